@@ -1,0 +1,94 @@
+"""What is known about the current request and verwerking, kept in contextvars.
+
+Context flows into threads and asyncio tasks the way contextvars do: a new task copies the
+context it was created in; a thread pool does not, so submit work through
+`contextvars.copy_context().run` (see `run_in_context`). Web middleware sets the afnemer for one
+request; `verwerking(...)` and `verwerkingsactie(...)` (capture.py) set the rest.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from typing import Any, Callable, Iterator, TypeVar
+
+from .model import Vertrouwelijkheid
+
+__all__ = [
+    "Afnemer",
+    "current_afnemer",
+    "current_gebruiker",
+    "run_in_context",
+    "use_afnemer",
+    "use_gebruiker",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Afnemer:
+    """The caller's side of a request: the six VNG headers, already validated (NOTES §4)."""
+
+    oin: str | None = None
+    verwerkingsactiviteit_id: str | None = None
+    verwerkingsactiviteit_url: str | None = None
+    verwerking_id: str | None = None
+    vertrouwelijkheid: Vertrouwelijkheid | None = None
+    bewaartermijn: str | None = None
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, f.name) is None for f in fields(self))
+
+
+_afnemer: contextvars.ContextVar[Afnemer | None] = contextvars.ContextVar(
+    "verwerkingen_afnemer", default=None
+)
+_gebruiker: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "verwerkingen_gebruiker", default=None
+)
+
+
+def current_afnemer() -> Afnemer | None:
+    """The afnemer of the request being handled, if any."""
+    return _afnemer.get()
+
+
+def current_gebruiker() -> str | None:
+    """The user the current request acts for, if a hook supplied one."""
+    return _gebruiker.get()
+
+
+@contextmanager
+def use_afnemer(afnemer: Afnemer | None) -> Iterator[None]:
+    """Make `afnemer` the caller of every action recorded inside the block."""
+    token = _afnemer.set(afnemer)
+    try:
+        yield
+    finally:
+        _afnemer.reset(token)
+
+
+@contextmanager
+def use_gebruiker(gebruiker: str | None) -> Iterator[None]:
+    """Record `gebruiker` on every action inside the block."""
+    token = _gebruiker.set(gebruiker)
+    try:
+        yield
+    finally:
+        _gebruiker.reset(token)
+
+
+def run_in_context(fn: Callable[..., T]) -> Callable[..., T]:
+    """Wrap `fn` to run in a copy of the current context, e.g. for `executor.submit`.
+
+    `pool.submit(run_in_context(work), arg)` carries the afnemer, the verwerking and the
+    current action into the worker thread, as `asyncio.to_thread` does by itself.
+    """
+    ctx = contextvars.copy_context()
+
+    def runner(*args: Any, **kwargs: Any) -> T:
+        return ctx.run(fn, *args, **kwargs)
+
+    return runner
