@@ -1,0 +1,410 @@
+"""The durable outbox: a SQLite file that holds every action until its exporter has it.
+
+One row per (action, exporter), so each exporter gets each action exactly once from here; a
+row leaves the outbox only when it is delivered or moved to the dead-letter table with the
+log's problem JSON. WAL mode, a busy timeout and `BEGIN IMMEDIATE` let several processes
+(gunicorn workers) share one file; a row being delivered is *leased* by one process
+(`pid:token`) so two processes do not send it at the same time, and a lease of a process that
+died is released at start-up (or when it runs out).
+
+The file holds personal data: it is created readable by its owner only (0600, in a 0700
+directory when we create that), never through a symlink. A connection is never used across
+`fork()`: the child abandons the inherited one and opens its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+import uuid
+import weakref
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Sequence
+
+__all__ = ["DeadLetter", "Outbox", "OutboxError", "OutboxRow"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id           INTEGER PRIMARY KEY,
+    record_id    TEXT NOT NULL,
+    exporter     TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    created      REAL NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_attempt REAL NOT NULL,
+    lease_owner  TEXT,
+    lease_until  REAL NOT NULL DEFAULT 0,
+    last_error   TEXT,
+    UNIQUE (record_id, exporter)
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (exporter, next_attempt);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id         INTEGER PRIMARY KEY,
+    record_id  TEXT NOT NULL,
+    exporter   TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    created    REAL NOT NULL,
+    attempts   INTEGER NOT NULL,
+    status     INTEGER,
+    problem    TEXT NOT NULL,
+    dead_at    REAL NOT NULL,
+    UNIQUE (record_id, exporter)
+);
+"""
+
+_INSERT = "INSERT INTO outbox (record_id, exporter, body, created, next_attempt) VALUES (?, ?, ?, ?, ?)"
+
+# Connections inherited across fork(): kept referenced so the child never closes (and so
+# never checkpoints or unlinks) what belongs to the parent.
+_ABANDONED: list[sqlite3.Connection] = []
+
+
+class OutboxError(Exception):
+    """The outbox cannot be opened or written. The message names the path, never a record."""
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One action waiting for one exporter."""
+
+    rowid: int
+    record_id: str
+    exporter: str
+    body: str  # the POST body as JSON text
+    created: float
+    attempts: int
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """An action the log refused for good, with the log's reason."""
+
+    rowid: int
+    record_id: str
+    exporter: str
+    body: str
+    created: float
+    attempts: int
+    status: int | None
+    problem: dict[str, Any]
+    dead_at: float
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Outbox:
+    """A SQLite outbox file; thread-safe, fork-safe, shareable between processes."""
+
+    def __init__(self, path: str | os.PathLike[str], *, synchronous: str = "FULL",
+                 busy_timeout: float = 5.0, lease: float = 60.0) -> None:
+        self.path = os.fspath(path)
+        if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise ValueError("outbox synchronous must be OFF, NORMAL, FULL or EXTRA")
+        self.synchronous = synchronous.upper()
+        self.busy_timeout = busy_timeout
+        self.lease = lease
+        self.owner = f"{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = os.getpid()
+        self._closed = False
+        self._create_file()
+        self._connection()  # fail at start-up, not on the first request
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _after_fork(ref))
+
+    # --- file and connection ----------------------------------------------------------------
+
+    def _create_file(self) -> None:
+        """Create the file 0600 (its WAL and shm files inherit that), refusing symlinks."""
+        directory = os.path.dirname(os.path.abspath(self.path))
+        try:
+            if not os.path.isdir(directory):
+                os.makedirs(directory, mode=0o700, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o600)
+            try:
+                mode = os.fstat(fd).st_mode & 0o777
+                if mode & 0o077:
+                    os.fchmod(fd, 0o600)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise OutboxError(
+                f"cannot create the outbox file {self.path!r}: {exc.strerror or exc}"
+            ) from None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._closed:
+            raise OutboxError(f"the outbox {self.path!r} is closed")
+        if self._conn is not None and self._pid == os.getpid():
+            return self._conn
+        if self._conn is not None:  # inherited across fork: never touch it again
+            _ABANDONED.append(self._conn)
+            self._conn = None
+            self._pid = os.getpid()
+            self.owner = f"{self._pid}:{uuid.uuid4().hex[:12]}"
+        try:
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise OutboxError(f"the outbox {self.path!r} cannot use WAL mode")
+            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+            conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise OutboxError(f"cannot open the outbox {self.path!r}: {exc}") from None
+        self._conn = conn
+        return conn
+
+    def _write(self) -> _Transaction:
+        return _Transaction(self)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+            self._closed = True
+
+    def _reset_after_fork(self) -> None:
+        self._lock = threading.RLock()
+
+    # --- the request path ----------------------------------------------------------------
+
+    def add(self, record_id: str, body: str, exporters: Sequence[str], now: float | None = None) -> None:
+        """Store one action for each exporter in one transaction; OutboxError if that fails."""
+        now = time.time() if now is None else now
+        with self._write() as conn:
+            if len(exporters) == 1:
+                conn.execute(_INSERT, (record_id, exporters[0], body, now, now))
+            else:
+                conn.executemany(_INSERT, [(record_id, e, body, now, now) for e in exporters])
+
+    # --- the worker ------------------------------------------------------------------------
+
+    def claim(self, exporter: str, limit: int, now: float | None = None) -> list[OutboxRow]:
+        """Lease up to `limit` due rows of `exporter` for this process, oldest first."""
+        now = time.time() if now is None else now
+        with self._write() as conn:
+            rows = conn.execute(
+                "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id IN ("
+                " SELECT id FROM outbox WHERE exporter = ? AND next_attempt <= ? AND lease_until <= ?"
+                " ORDER BY next_attempt, id LIMIT ?)"
+                " RETURNING id, record_id, exporter, body, created, attempts",
+                (self.owner, now + self.lease, exporter, now, now, limit),
+            ).fetchall()
+        rows.sort(key=lambda r: r[0])
+        return [OutboxRow(*r) for r in rows]
+
+    def complete(self, delivered: Iterable[int] = (),
+                 retry: Iterable[tuple[int, float, str]] = (),
+                 dead: Iterable[tuple[int, int | None, str]] = ()) -> None:
+        """Apply a batch of outcomes in one transaction.
+
+        delivered: row ids to remove; retry: (row id, next attempt, short reason);
+        dead: (row id, HTTP status, problem JSON) to move to the dead-letter table.
+        """
+        delivered, retry, dead = list(delivered), list(retry), list(dead)
+        if not (delivered or retry or dead):
+            return
+        now = time.time()
+        with self._write() as conn:
+            if delivered:
+                conn.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in delivered])
+            if retry:
+                conn.executemany(
+                    "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ?,"
+                    " lease_owner = NULL, lease_until = 0 WHERE id = ?",
+                    [(at, reason, i) for i, at, reason in retry],
+                )
+            for rowid, status, problem in dead:
+                conn.execute(
+                    "INSERT OR REPLACE INTO dead_letters"
+                    " (record_id, exporter, body, created, attempts, status, problem, dead_at)"
+                    " SELECT record_id, exporter, body, created, attempts + 1, ?, ?, ?"
+                    " FROM outbox WHERE id = ?",
+                    (status, problem, now, rowid),
+                )
+                conn.execute("DELETE FROM outbox WHERE id = ?", (rowid,))
+
+    def release_stale_leases(self) -> int:
+        """Free rows leased by processes that are gone (or by an earlier life of our pid)."""
+        now = time.time()
+        with self._write() as conn:
+            owners = [r[0] for r in conn.execute(
+                "SELECT DISTINCT lease_owner FROM outbox WHERE lease_until > ? AND lease_owner IS NOT NULL",
+                (now,),
+            )]
+            stale = []
+            for owner in owners:
+                pid_text = owner.split(":", 1)[0]
+                pid = int(pid_text) if pid_text.isdigit() else -1
+                if owner != self.owner and (pid == os.getpid() or not _pid_alive(pid)):
+                    stale.append(owner)
+            released = 0
+            for owner in stale:
+                released += conn.execute(
+                    "UPDATE outbox SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = ?",
+                    (owner,),
+                ).rowcount
+        return released
+
+    def release_own_leases(self) -> None:
+        """Give back rows this process leased but will not finish (shutdown)."""
+        with self._write() as conn:
+            conn.execute("UPDATE outbox SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = ?",
+                         (self.owner,))
+
+    def pending(self, exporters: Sequence[str] | None = None) -> int:
+        """Rows not yet delivered nor dead-lettered (for these exporters)."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                if exporters is None:
+                    return conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+                marks = ",".join("?" * len(exporters))
+                return conn.execute(f"SELECT COUNT(*) FROM outbox WHERE exporter IN ({marks})",
+                                    list(exporters)).fetchone()[0]
+            except sqlite3.Error as exc:
+                raise OutboxError(f"cannot read the outbox {self.path!r}: {exc}") from None
+
+    def next_due(self, exporter: str) -> float | None:
+        """When the earliest unleased row of `exporter` is due, or None if it has none."""
+        with self._lock:
+            row = self._connection().execute(
+                "SELECT MIN(next_attempt) FROM outbox WHERE exporter = ? AND lease_until <= ?",
+                (exporter, time.time()),
+            ).fetchone()
+        return row[0]
+
+    def exporters(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._connection().execute("SELECT DISTINCT exporter FROM outbox")]
+
+    # --- operations (CLI) ----------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Counts per exporter, the oldest waiting action's age, and dead letters."""
+        with self._lock:
+            conn = self._connection()
+            now = time.time()
+            per_exporter = {
+                exporter: {"pending": count, "oldest_age_seconds": round(now - oldest, 3),
+                           "retrying": retrying}
+                for exporter, count, oldest, retrying in conn.execute(
+                    "SELECT exporter, COUNT(*), MIN(created), SUM(attempts > 0) FROM outbox GROUP BY exporter"
+                )
+            }
+            dead = dict(conn.execute("SELECT exporter, COUNT(*) FROM dead_letters GROUP BY exporter").fetchall())
+        return {
+            "path": self.path,
+            "pending": sum(v["pending"] for v in per_exporter.values()),
+            "dead_letters": sum(dead.values()),
+            "exporters": per_exporter,
+            "dead_letters_by_exporter": dead,
+        }
+
+    def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
+        with self._lock:
+            rows = self._connection().execute(
+                "SELECT id, record_id, exporter, body, created, attempts, status, problem, dead_at"
+                " FROM dead_letters ORDER BY id LIMIT ?",
+                (-1 if limit is None else limit,),
+            ).fetchall()
+        return [DeadLetter(*r[:7], json.loads(r[7]) if r[7] else {}, r[8]) for r in rows]
+
+    def retry_dead_letters(self, ids: Sequence[int] | None = None) -> int:
+        """Move dead letters (all, or these ids) back into the outbox to be sent again."""
+        where, params = _id_filter(ids)
+        now = time.time()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO outbox (record_id, exporter, body, created, next_attempt)"
+                f" SELECT record_id, exporter, body, created, ? FROM dead_letters {where}",
+                (now, *params),
+            )
+            return conn.execute(f"DELETE FROM dead_letters {where}", params).rowcount
+
+    def purge_dead_letters(self, ids: Sequence[int] | None = None) -> int:
+        where, params = _id_filter(ids)
+        with self._write() as conn:
+            return conn.execute(f"DELETE FROM dead_letters {where}", params).rowcount
+
+
+def _id_filter(ids: Sequence[int] | None) -> tuple[str, tuple[int, ...]]:
+    if ids is None:
+        return "", ()
+    ids = tuple(int(i) for i in ids)
+    if not ids:
+        return "WHERE 0", ()
+    return f"WHERE id IN ({','.join('?' * len(ids))})", ids
+
+
+class _Transaction:
+    """`with outbox._write() as conn:` — BEGIN IMMEDIATE … COMMIT under the outbox lock."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.outbox._lock.acquire()
+        try:
+            conn = self.outbox._connection()
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            self.outbox._lock.release()
+            raise OutboxError(f"cannot write the outbox {self.outbox.path!r}: {exc}") from None
+        except BaseException:
+            self.outbox._lock.release()
+            raise
+        self.conn = conn
+        return conn
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        try:
+            if exc_type is None:
+                try:
+                    self.conn.execute("COMMIT")
+                except sqlite3.Error as error:
+                    _rollback(self.conn)
+                    raise OutboxError(
+                        f"cannot write the outbox {self.outbox.path!r}: {error}"
+                    ) from None
+                return False
+            _rollback(self.conn)
+            if isinstance(exc, sqlite3.Error):
+                raise OutboxError(f"cannot write the outbox {self.outbox.path!r}: {exc}") from None
+            return False
+        finally:
+            self.outbox._lock.release()
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass
+
+
+def _after_fork(ref: weakref.ref[Outbox]) -> None:
+    outbox = ref()
+    if outbox is not None:
+        outbox._reset_after_fork()
+
+
+def iter_batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
