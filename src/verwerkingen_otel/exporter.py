@@ -1,0 +1,131 @@
+"""Shipping actions to the verwerkingenlog: the `api` exporter and an OpenTelemetry SpanExporter.
+
+`ApiExporter` is the `api` ActionExporter: one POST /verwerkingsacties per record with the
+record's id as Idempotency-Key, the log's answer sorted into the delivery failure kinds
+(retryable, auth, permanent). `VerwerkingenlogExporter` wraps the same path as an OpenTelemetry
+`SpanExporter`, for teams that build their own OTel pipeline: spans carrying verwerkingen
+attributes become POST bodies and go through a delivery (the durable outbox by default).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from .client import TransportError, VerwerkingenlogClient, parse_retry_after
+from .delivery_base import (
+    AuthFailure,
+    Delivery,
+    PermanentFailure,
+    Record,
+    RecordingError,
+    RetryableFailure,
+)
+
+__all__ = ["ApiExporter", "VerwerkingenlogExporter"]
+
+_RETRYABLE = {408, 425, 429}
+
+
+class ApiExporter:
+    """The `api` exporter: POSTs each record to the log over one keep-alive pool."""
+
+    name = "api"
+
+    def __init__(self, api_url: str, *, client_id: str | None = None, secret: str | None = None,
+                 token: str | None = None, timeout: float = 10.0, verify: bool | str = True,
+                 cert: str | tuple[str, str] | None = None, max_connections: int = 8,
+                 name: str = "api") -> None:
+        self.name = name
+        self.client = VerwerkingenlogClient(
+            api_url, client_id=client_id, secret=secret, token=token, timeout=timeout,
+            verify=verify, cert=cert, max_connections=max_connections,
+        )
+
+    def export(self, record: Record) -> None:
+        try:
+            response = self.client.send_raw(self.client.create_request(record.body, record.id))
+        except TransportError as exc:
+            raise RetryableFailure(str(exc)) from None
+        status = response.status_code
+        if status in (200, 201):
+            return
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = None
+        if not isinstance(problem, dict):
+            problem = {"status": status, "title": response.reason_phrase or f"HTTP {status}"}
+        problem.setdefault("status", status)
+        title = str(problem.get("title") or response.reason_phrase or "")
+        if status in _RETRYABLE or status >= 500:
+            raise RetryableFailure(f"HTTP {status} {title}".strip(),
+                                   retry_after=parse_retry_after(response.headers.get("Retry-After")))
+        if status in (401, 403):
+            raise AuthFailure(f"HTTP {status} {title}".strip())
+        if 400 <= status < 500:
+            raise PermanentFailure(f"HTTP {status} {title}".strip(), problem=problem)
+        # 1xx/3xx: a proxy or a wrong URL in between; not the log's verdict on this record.
+        raise RetryableFailure(f"unexpected HTTP {status} from the log")
+
+    def shutdown(self) -> None:
+        self.client.close()
+
+
+class VerwerkingenlogExporter(SpanExporter):
+    """An OpenTelemetry SpanExporter that records verwerkingen spans in the verwerkingenlog.
+
+    Spans without verwerkingen attributes (or without persons) are skipped. Each action is handed
+    to `delivery` — by default an `OutboxDelivery` at `outbox` with an `ApiExporter` — so an
+    outage of the log never loses what the pipeline already handed over.
+    """
+
+    def __init__(self, api_url: str | None = None, *, client_id: str | None = None,
+                 secret: str | None = None, token: str | None = None,
+                 outbox: str | os.PathLike[str] | None = None, delivery: Delivery | None = None,
+                 timeout: float = 10.0, verify: bool | str = True,
+                 cert: str | tuple[str, str] | None = None) -> None:
+        if delivery is None:
+            from .delivery import OutboxDelivery
+
+            api_url = api_url or os.environ.get("VERWERKINGEN_API_URL")
+            if not api_url:
+                raise ValueError("api_url (or VERWERKINGEN_API_URL) is required")
+            outbox = outbox or os.environ.get("VERWERKINGEN_OUTBOX")
+            if not outbox:
+                raise ValueError("outbox (or VERWERKINGEN_OUTBOX) is required: the path of the outbox file")
+            exporter = ApiExporter(
+                api_url,
+                client_id=client_id or os.environ.get("VERWERKINGEN_CLIENT_ID"),
+                secret=secret or os.environ.get("VERWERKINGEN_SECRET"),
+                token=token or os.environ.get("VERWERKINGEN_TOKEN"),
+                timeout=timeout, verify=verify, cert=cert,
+            )
+            delivery = OutboxDelivery([exporter], outbox)
+        self.delivery = delivery
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        from .attributes import span_to_verwerkingsactie
+
+        result = SpanExportResult.SUCCESS
+        for span in spans:
+            try:
+                actie = span_to_verwerkingsactie(span)
+            except Exception:  # a span we cannot read is not ours to fail the batch for
+                continue
+            if actie is None:
+                continue
+            try:
+                self.delivery.submit(actie)
+            except RecordingError:
+                result = SpanExportResult.FAILURE
+        return result
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.delivery.force_flush(timeout_millis / 1000.0)
+
+    def shutdown(self) -> None:
+        self.delivery.shutdown(5.0)
