@@ -40,14 +40,24 @@ class ApiExporter:
                  cert: str | tuple[str, str] | None = None, max_connections: int = 8,
                  name: str = "api") -> None:
         self.name = name
-        self.client = VerwerkingenlogClient(
-            api_url, client_id=client_id, secret=secret, token=token, timeout=timeout,
-            verify=verify, cert=cert, max_connections=max_connections,
-        )
+        self._settings = dict(client_id=client_id, secret=secret, token=token, timeout=timeout,
+                              verify=verify, cert=cert, max_connections=max_connections)
+        self._api_url = api_url
+        self._client = VerwerkingenlogClient(api_url, **self._settings)  # fails fast on bad settings
+        self._pid = os.getpid()
+
+    @property
+    def client(self) -> VerwerkingenlogClient:
+        """The pool of this process: a forked child never shares the parent's connections."""
+        if self._pid != os.getpid():
+            self._client = VerwerkingenlogClient(self._api_url, **self._settings)
+            self._pid = os.getpid()
+        return self._client
 
     def export(self, record: Record) -> None:
+        client = self.client
         try:
-            response = self.client.send_raw(self.client.create_request(record.body, record.id))
+            response = client.send_raw(client.create_request(record.body, record.id))
         except TransportError as exc:
             raise RetryableFailure(str(exc)) from None
         status = response.status_code
@@ -72,7 +82,8 @@ class ApiExporter:
         raise RetryableFailure(f"unexpected HTTP {status} from the log")
 
     def shutdown(self) -> None:
-        self.client.close()
+        if self._pid == os.getpid():
+            self._client.close()
 
 
 class VerwerkingenlogExporter(SpanExporter):

@@ -22,7 +22,7 @@ import time
 import uuid
 import weakref
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Sequence
 
 __all__ = ["DeadLetter", "Outbox", "OutboxError", "OutboxRow"]
 
@@ -122,7 +122,9 @@ class Outbox:
         self._create_file()
         self._connection()  # fail at start-up, not on the first request
         ref = weakref.ref(self)
-        os.register_at_fork(after_in_child=lambda: _after_fork(ref))
+        os.register_at_fork(before=lambda: _before_fork(ref),
+                            after_in_parent=lambda: _after_fork_in_parent(ref),
+                            after_in_child=lambda: _after_fork(ref))
 
     # --- file and connection ----------------------------------------------------------------
 
@@ -177,6 +179,18 @@ class Outbox:
                 self._conn.close()
             self._conn = None
             self._closed = True
+
+    def _before_fork(self) -> None:
+        # SQLite keeps per-process lock bookkeeping per file: a connection that crosses fork()
+        # confuses the child's. So no connection crosses: close it (between transactions, under
+        # the lock) and let each side reopen on next use.
+        self._lock.acquire()
+        if self._conn is not None and self._pid == os.getpid():
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                _ABANDONED.append(self._conn)
+            self._conn = None
 
     def _reset_after_fork(self) -> None:
         self._lock = threading.RLock()
@@ -399,12 +413,19 @@ def _rollback(conn: sqlite3.Connection) -> None:
         pass
 
 
+def _before_fork(ref: weakref.ref[Outbox]) -> None:
+    outbox = ref()
+    if outbox is not None and not outbox._closed:
+        outbox._before_fork()
+
+
+def _after_fork_in_parent(ref: weakref.ref[Outbox]) -> None:
+    outbox = ref()
+    if outbox is not None and not outbox._closed:
+        outbox._lock.release()
+
+
 def _after_fork(ref: weakref.ref[Outbox]) -> None:
     outbox = ref()
     if outbox is not None:
         outbox._reset_after_fork()
-
-
-def iter_batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
