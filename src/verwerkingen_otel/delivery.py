@@ -71,8 +71,10 @@ class RetryPolicy:
 class _Instruments:
     """The delivery metrics (OpenTelemetry metrics API; a no-op without a MeterProvider)."""
 
-    def __init__(self) -> None:
-        meter = metrics.get_meter("verwerkingen_otel.delivery")
+    def __init__(self, meter_provider: metrics.MeterProvider | None = None,
+                 workers: Any = None) -> None:
+        meter = metrics.get_meter("verwerkingen_otel.delivery", meter_provider=meter_provider)
+        self._workers = workers
         self.delivered = meter.create_counter(
             "verwerkingen.delivery.delivered", unit="{action}", description="actions delivered")
         self.retried = meter.create_counter(
@@ -84,8 +86,13 @@ class _Instruments:
         self.latency = meter.create_histogram(
             "verwerkingen.delivery.latency", unit="s", description="from recording to delivery")
         meter.create_observable_gauge(
-            "verwerkingen.outbox.depth", callbacks=[_observe_depth], unit="{action}",
+            "verwerkingen.outbox.depth", callbacks=[self._observe_depth], unit="{action}",
             description="actions waiting for delivery")
+
+    def _observe_depth(self, options: Any) -> Iterable[metrics.Observation]:
+        for worker in list(self._workers if self._workers is not None else _LIVE):
+            for name, depth in worker.depths().items():
+                yield metrics.Observation(depth, {"exporter": name, "delivery": worker.kind})
 
 
 _LIVE: weakref.WeakSet[_Worker] = weakref.WeakSet()
@@ -93,18 +100,15 @@ _instruments: _Instruments | None = None
 _instruments_lock = threading.Lock()
 
 
-def _get_instruments() -> _Instruments:
+def _get_instruments(worker: _Worker, meter_provider: metrics.MeterProvider | None) -> _Instruments:
+    """The global provider's instruments are shared; an explicit provider gets its own."""
     global _instruments
+    if meter_provider is not None:
+        return _Instruments(meter_provider, weakref.WeakSet([worker]))
     with _instruments_lock:
         if _instruments is None:
             _instruments = _Instruments()
         return _instruments
-
-
-def _observe_depth(options: Any) -> Iterable[metrics.Observation]:
-    for worker in list(_LIVE):
-        for name, depth in worker.depths().items():
-            yield metrics.Observation(depth, {"exporter": name, "delivery": worker.kind})
 
 
 # --- stores -------------------------------------------------------------------------------
@@ -200,14 +204,15 @@ class _Worker:
     """Dispatcher + senders over one store. Started lazily, restarted in a forked child."""
 
     def __init__(self, store: _Store, exporters: Sequence[ActionExporter], *, kind: str,
-                 concurrency: int, policy: RetryPolicy, decode: Any) -> None:
+                 concurrency: int, policy: RetryPolicy, decode: Any,
+                 meter_provider: metrics.MeterProvider | None = None) -> None:
         self.store = store
         self.kind = kind
         self.exporters = {e.name: e for e in exporters}
         self.concurrency = max(1, int(concurrency))
         self.policy = policy
         self.decode = decode
-        self.instruments = _get_instruments()
+        self.instruments = _get_instruments(self, meter_provider)
         self._start_lock = threading.Lock()
         self._init_state()
         self._pid = -1
@@ -424,7 +429,8 @@ class _DeliveryBase:
     kind = "base"
 
     def __init__(self, exporters: Sequence[ActionExporter], store: _Store, *, concurrency: int,
-                 policy: RetryPolicy | None, decode: Any) -> None:
+                 policy: RetryPolicy | None, decode: Any,
+                 meter_provider: metrics.MeterProvider | None) -> None:
         names = [e.name for e in exporters]
         if len(set(names)) != len(names):
             raise ValueError(f"exporters: each name may occur once, got {names}")
@@ -433,7 +439,8 @@ class _DeliveryBase:
         self._store = store
         self._shut = False
         self._worker = _Worker(store, exporters, kind=self.kind, concurrency=concurrency,
-                               policy=policy or RetryPolicy(), decode=decode)
+                               policy=policy or RetryPolicy(), decode=decode,
+                               meter_provider=meter_provider)
         ref = weakref.ref(self._worker)
         os.register_at_fork(after_in_child=lambda: _after_fork(ref))
 
@@ -485,7 +492,8 @@ class OutboxDelivery(_DeliveryBase):
 
     def __init__(self, exporters: Sequence[ActionExporter], path: str | os.PathLike[str], *,
                  concurrency: int = 4, policy: RetryPolicy | None = None,
-                 synchronous: str = "FULL", lease: float | None = None) -> None:
+                 synchronous: str = "FULL", lease: float | None = None,
+                 meter_provider: metrics.MeterProvider | None = None) -> None:
         if not exporters:
             raise ValueError("exporters: OutboxDelivery needs at least one exporter")
         try:
@@ -493,7 +501,8 @@ class OutboxDelivery(_DeliveryBase):
         except OutboxError as exc:
             raise RecordingError(f"outbox: {exc}") from None
         self.outbox = outbox
-        super().__init__(exporters, outbox, concurrency=concurrency, policy=policy, decode=json.loads)
+        super().__init__(exporters, outbox, concurrency=concurrency, policy=policy, decode=json.loads,
+                         meter_provider=meter_provider)
         released = outbox.release_stale_leases()
         waiting = outbox.pending(self._names)
         if waiting:
@@ -537,12 +546,13 @@ class MemoryDelivery(_DeliveryBase):
     kind = "memory"
 
     def __init__(self, exporters: Sequence[ActionExporter], *, max_queue: int = 10_000,
-                 concurrency: int = 4, policy: RetryPolicy | None = None) -> None:
+                 concurrency: int = 4, policy: RetryPolicy | None = None,
+                 meter_provider: metrics.MeterProvider | None = None) -> None:
         if max_queue < 1:
             raise ValueError("max_queue must be at least 1")
         self._memory = _MemoryStore([e.name for e in exporters], max_queue)
         super().__init__(exporters, self._memory, concurrency=concurrency, policy=policy,
-                         decode=lambda body: body)
+                         decode=lambda body: body, meter_provider=meter_provider)
         self.dropped = 0
         self._dropped_lock = threading.Lock()
         logger.warning(
