@@ -66,8 +66,9 @@ __all__ = [
 
 T = TypeVar("T")
 
-UNTRACED_EXTENSION = "verwerkingen_otel.untraced"
-"""httpx request extension set on every request of ours: instrumentations must not trace it."""
+UNTRACED_EXTENSION = "verwerkingen.untraced"
+"""httpx request extension on every request of ours (the same marker as `httpx.UNTRACED`):
+instrumentations must neither trace it nor add verwerkingen headers."""
 
 TOKEN_LIFETIME = 300.0
 """Seconds a self-signed JWT is valid; it is renewed once less than a fifth of that is left."""
