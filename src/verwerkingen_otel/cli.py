@@ -12,6 +12,7 @@ import sys
 from typing import Callable, Sequence
 
 from . import __version__
+from .outbox_cli import add_outbox_parser
 
 
 def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -47,6 +48,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_serve_parser]
+SUBCOMMANDS.append(add_outbox_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
