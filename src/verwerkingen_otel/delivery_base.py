@@ -7,11 +7,10 @@ other's machinery.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from .model import Verwerkingsactie
+from .model import Verwerkingsactie, new_uuid4
 
 __all__ = [
     "ActionExporter",
@@ -43,7 +42,7 @@ class Record:
     @classmethod
     def of(cls, actie: Verwerkingsactie) -> Record:
         """A new record for `actie`: a fresh uuid4 and exactly the POST body."""
-        return cls(id=str(uuid.uuid4()), body=actie.to_api())
+        return cls(id=new_uuid4(), body=actie.to_api())
 
 
 class DeliveryFailure(Exception):
