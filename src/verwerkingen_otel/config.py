@@ -99,6 +99,18 @@ def _seconds(value: object) -> float:
     return number
 
 
+def _count(value: object) -> int:
+    if isinstance(value, bool):
+        raise InvalidValue("invalid_count", "must be a positive whole number")
+    try:
+        number = int(value.strip()) if isinstance(value, str) else int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidValue("invalid_count", "must be a positive whole number") from None
+    if number < 1:
+        raise InvalidValue("invalid_count", "must be a positive whole number")
+    return number
+
+
 _WORD = re.compile(r"^[a-z][a-z0-9_\-]*$")
 
 
@@ -162,6 +174,13 @@ _SETTINGS: tuple[_Setting, ...] = (
     _Setting("bewaartermijn", _duration),
     _Setting("console_file", _path),
     _Setting("retry_after_max", _seconds, 60.0),
+    # delivery (outbox / memory / api exporter): timeouts in seconds, TLS files, worker size
+    _Setting("timeout", _seconds, 10.0),
+    _Setting("ca_bundle", _path),
+    _Setting("client_cert", _path),
+    _Setting("client_key", _path),
+    _Setting("concurrency", _count, 4),
+    _Setting("memory_queue", _count, 10_000),
 )
 _BY_NAME = {s.name: s for s in _SETTINGS}
 
@@ -186,6 +205,12 @@ class Settings:
     bewaartermijn: str | None = None
     console_file: str | None = None
     retry_after_max: float = 60.0
+    timeout: float = 10.0
+    ca_bundle: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    concurrency: int = 4
+    memory_queue: int = 10_000
     sources: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def source(self, name: str) -> str:

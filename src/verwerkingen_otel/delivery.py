@@ -44,7 +44,8 @@ from .delivery_base import (
 from .model import Verwerkingsactie
 from .outbox import Outbox, OutboxError, OutboxRow
 
-__all__ = ["MemoryDelivery", "OutboxDelivery", "RetryPolicy"]
+__all__ = ["MemoryDelivery", "OutboxDelivery", "RetryPolicy", "api_exporter", "memory_delivery",
+           "outbox_delivery"]
 
 logger = logging.getLogger("verwerkingen_otel.delivery")
 
@@ -494,8 +495,6 @@ class OutboxDelivery(_DeliveryBase):
                  concurrency: int = 4, policy: RetryPolicy | None = None,
                  synchronous: str = "FULL", lease: float | None = None,
                  meter_provider: metrics.MeterProvider | None = None) -> None:
-        if not exporters:
-            raise ValueError("exporters: OutboxDelivery needs at least one exporter")
         try:
             outbox = Outbox(path, synchronous=synchronous, lease=lease if lease is not None else 120.0)
         except OutboxError as exc:
@@ -518,6 +517,8 @@ class OutboxDelivery(_DeliveryBase):
         """Write the action to the outbox (one row per exporter) before returning."""
         if self._shut:
             raise RecordingError("the verwerkingen outbox delivery is shut down")
+        if not self._names:  # exporters=none: recorded nowhere, by configuration
+            return
         try:
             record = Record.of(actie)
             body = json.dumps(record.body, separators=(",", ":"), ensure_ascii=False)
@@ -569,6 +570,8 @@ class MemoryDelivery(_DeliveryBase):
         """Queue the action; when the queue is full the action is dropped and counted."""
         if self._shut:
             raise RecordingError("the verwerkingen memory delivery is shut down")
+        if not self._names:
+            return
         record = Record.of(actie)
         if not self._memory.add(record.id, record.body, self._names):
             with self._dropped_lock:
@@ -581,3 +584,55 @@ class MemoryDelivery(_DeliveryBase):
             return
         self._worker.ensure_started()
         self._worker.wake()
+
+
+# --- configure() registry entries (pipeline.py resolves "verwerkingen_otel.delivery:…") -------
+
+DEFAULT_OUTBOX = "verwerkingen-outbox.db"
+"""The outbox file when `outbox` / VERWERKINGEN_OUTBOX is not set: in the working directory."""
+
+
+def _policy(settings: Any) -> RetryPolicy:
+    return RetryPolicy(retry_after_cap=settings.retry_after_max,
+                       backoff_max=max(1.0, min(60.0, settings.retry_after_max)))
+
+
+def api_exporter(settings: Any) -> ActionExporter:
+    """`exporters=api`: POST to `api_url` with the JWT or token, TLS files and timeout."""
+    from .exporter import ApiExporter
+
+    cert: str | tuple[str, str] | None = settings.client_cert
+    if settings.client_key and not settings.client_cert:
+        from .config import ConfigurationError
+
+        given = settings.source("client_key")  # name the missing one the way the other was given
+        missing = "client_cert" if given == "client_key" else settings.source("client_cert")
+        raise ConfigurationError(missing, f"is required when {given} is set")
+    if settings.client_cert and settings.client_key:
+        cert = (settings.client_cert, settings.client_key)
+    for name in ("ca_bundle", "client_cert", "client_key"):
+        path = getattr(settings, name)
+        if path and not os.path.isfile(path):
+            raise settings.error(name, "is not a readable file")
+    try:
+        return ApiExporter(settings.api_url, client_id=settings.client_id, secret=settings.secret,
+                           token=settings.token, timeout=settings.timeout,
+                           verify=settings.ca_bundle or True, cert=cert,
+                           max_connections=settings.concurrency)
+    except ValueError as exc:
+        raise settings.error("api_url", str(exc)) from None
+
+
+def outbox_delivery(settings: Any, exporters: Sequence[ActionExporter]) -> OutboxDelivery:
+    """`delivery=outbox` (the default): the durable outbox at `outbox`."""
+    path = settings.outbox or DEFAULT_OUTBOX
+    try:
+        return OutboxDelivery(exporters, path, concurrency=settings.concurrency, policy=_policy(settings))
+    except RecordingError as exc:
+        raise settings.error("outbox", str(exc)) from None
+
+
+def memory_delivery(settings: Any, exporters: Sequence[ActionExporter]) -> MemoryDelivery:
+    """`delivery=memory`: bounded in-memory queue of `memory_queue` actions; can lose records."""
+    return MemoryDelivery(exporters, max_queue=settings.memory_queue, concurrency=settings.concurrency,
+                          policy=_policy(settings))
