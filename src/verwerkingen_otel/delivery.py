@@ -48,6 +48,7 @@ __all__ = ["MemoryDelivery", "OutboxDelivery", "RetryPolicy", "api_exporter", "m
            "outbox_delivery"]
 
 logger = logging.getLogger("verwerkingen_otel.delivery")
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # built once: request path
 
 
 @dataclass(frozen=True)
@@ -116,9 +117,10 @@ def _get_instruments(worker: _Worker, meter_provider: metrics.MeterProvider | No
 
 
 class _Store(Protocol):
-    def claim(self, exporter: str, limit: int) -> list[OutboxRow]: ...
-    def complete(self, delivered: Iterable[int], retry: Iterable[tuple[int, float, str]],
-                 dead: Iterable[tuple[int, int | None, str]]) -> None: ...
+    def cycle(self, delivered: Iterable[int], retry: Iterable[tuple[int, float, str]],
+              dead: Iterable[tuple[int, int | None, str]],
+              claims: Sequence[tuple[str, int]]) -> dict[str, list[OutboxRow]]: ...
+    def checkpoint(self) -> None: ...
     def pending(self, exporters: Sequence[str] | None = None) -> int: ...
     def next_due(self, exporter: str) -> float | None: ...
 
@@ -172,6 +174,15 @@ class _MemoryStore:
                 row = self._rows.pop(rowid, None)
                 if row is not None:
                     self.dead.append((row, status, problem))
+
+    def cycle(self, delivered: Iterable[int], retry: Iterable[tuple[int, float, str]],
+              dead: Iterable[tuple[int, int | None, str]],
+              claims: Sequence[tuple[str, int]]) -> dict[str, list[OutboxRow]]:
+        self.complete(delivered, retry, dead)
+        return {exporter: self.claim(exporter, limit) for exporter, limit in claims}
+
+    def checkpoint(self) -> None:
+        pass
 
     def pending(self, exporters: Sequence[str] | None = None) -> int:
         with self._lock:
@@ -264,12 +275,15 @@ class _Worker:
     # dispatcher ---------------------------------------------------------------------------
 
     def _dispatch(self) -> None:
+        last_checkpoint, busy = time.monotonic(), False
         while True:
             try:
-                self._apply_outcomes()
+                busy = self._turn() or busy
                 if self._stop:
                     return
-                self._claim()
+                if busy and time.monotonic() - last_checkpoint > 1.0:
+                    self.store.checkpoint()
+                    last_checkpoint, busy = time.monotonic(), False
                 timeout = self._next_wait()
             except Exception as exc:  # the store failed (disk full, file removed): retry later
                 logger.error("verwerkingen %s delivery: cannot use the store (%s); retrying",
@@ -279,23 +293,36 @@ class _Worker:
                 self._wake.wait(timeout)
             self._wake.clear()
 
-    def _claim(self) -> None:
+    def _turn(self) -> bool:
+        """Apply finished outcomes and lease new rows, in one store transaction."""
+        delivered, retry, dead = self._take_outcomes()
+        claims = [] if self._stop else self._claims()
+        if not (delivered or retry or dead or claims):
+            return False
+        for name, rows in self.store.cycle(delivered, retry, dead, claims).items():
+            for row in rows:
+                self._inflight[name] += 1
+                self._work.put((name, row))
+        return True
+
+    def _claims(self) -> list[tuple[str, int]]:
         now = time.time()
         free = self.concurrency - sum(self._inflight.values())
+        if free <= 0:
+            return []
+        eligible: list[tuple[str, bool]] = []
         for name in self.exporters:
-            if free <= 0:
-                return
             if self._paused_until[name] > now:
                 continue
-            limit = free
             if self._failures[name]:  # probing a failing log: one record at a time
-                if self._inflight[name]:
-                    continue
-                limit = 1
-            for row in self.store.claim(name, limit):
-                self._inflight[name] += 1
-                free -= 1
-                self._work.put((name, row))
+                if not self._inflight[name]:
+                    eligible.append((name, True))
+                continue
+            eligible.append((name, False))
+        if not eligible:
+            return []
+        share = max(1, free // len(eligible))
+        return [(name, 1 if probing else share) for name, probing in eligible]
 
     def _next_wait(self) -> float:
         if self._outcomes:
@@ -314,7 +341,8 @@ class _Worker:
             wait = min(wait, max(0.0, due - now))
         return wait
 
-    def _apply_outcomes(self) -> None:
+    def _take_outcomes(self) -> tuple[list[int], list[tuple[int, float, str]], list[tuple[int, int | None, str]]]:
+        """Sort finished tries into store changes; count, log and pause exporters meanwhile."""
         delivered: list[int] = []
         retry: list[tuple[int, float, str]] = []
         dead: list[tuple[int, int | None, str]] = []
@@ -322,7 +350,7 @@ class _Worker:
         while self._outcomes:
             batch.append(self._outcomes.popleft())
         if not batch:
-            return
+            return delivered, retry, dead
         now = time.time()
         for o in batch:
             self._inflight[o.exporter] -= 1
@@ -356,7 +384,7 @@ class _Worker:
                     logger.warning(
                         "verwerkingen %s delivery: exporter %r failed (%s), %d in a row; retrying "
                         "in %.1f s", self.kind, o.exporter, o.reason, failures, pause)
-        self.store.complete(delivered, retry, dead)
+        return delivered, retry, dead
 
     # senders --------------------------------------------------------------------------
 
@@ -521,7 +549,7 @@ class OutboxDelivery(_DeliveryBase):
             return
         try:
             record = Record.of(actie)
-            body = json.dumps(record.body, separators=(",", ":"), ensure_ascii=False)
+            body = _ENCODER.encode(record.body)
             self.outbox.add(record.id, body, self._names)
         except OutboxError as exc:
             raise RecordingError(f"could not record the verwerkingsactie: {exc}") from None

@@ -117,6 +117,9 @@ class Outbox:
         self.owner = f"{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        self._checkpointer: sqlite3.Connection | None = None
+        self._checkpoint_lock = threading.Lock()
+        self._depth = 0  # nesting of _write() blocks (under _lock)
         self._pid = os.getpid()
         self._closed = False
         self._create_file()
@@ -149,13 +152,21 @@ class Outbox:
     def _connection(self) -> sqlite3.Connection:
         if self._closed:
             raise OutboxError(f"the outbox {self.path!r} is closed")
-        if self._conn is not None and self._pid == os.getpid():
-            return self._conn
-        if self._conn is not None:  # inherited across fork: never touch it again
-            _ABANDONED.append(self._conn)
-            self._conn = None
+        if self._pid != os.getpid():  # a forked child: never touch what the parent opened
+            if self._conn is not None:
+                _ABANDONED.append(self._conn)
+            if self._checkpointer is not None:
+                _ABANDONED.append(self._checkpointer)
+            self._conn = self._checkpointer = None
             self._pid = os.getpid()
             self.owner = f"{self._pid}:{uuid.uuid4().hex[:12]}"
+        if self._conn is None:
+            # The request path never checkpoints (an fsync of the database file would land on
+            # one unlucky request); the worker does, on a connection of its own (`checkpoint`).
+            self._conn = self._open(autocheckpoint=False)
+        return self._conn
+
+    def _open(self, autocheckpoint: bool) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
                                    check_same_thread=False)
@@ -164,20 +175,36 @@ class Outbox:
             if str(mode).lower() != "wal":
                 raise OutboxError(f"the outbox {self.path!r} cannot use WAL mode")
             conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+            if not autocheckpoint:
+                conn.execute("PRAGMA wal_autocheckpoint = 0")
             conn.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot open the outbox {self.path!r}: {exc}") from None
-        self._conn = conn
         return conn
 
-    def _write(self) -> _Transaction:
-        return _Transaction(self)
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database (PASSIVE: never blocks writers). Worker side only."""
+        with self._checkpoint_lock:
+            if self._closed:
+                return
+            if self._checkpointer is None or self._pid != os.getpid():
+                self._connection()  # settles fork state first
+                self._checkpointer = self._open(autocheckpoint=True)
+            try:
+                self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error:
+                pass  # busy now; the next one catches up
+
+    def _write(self, relaxed: bool = False) -> _Transaction:
+        return _Transaction(self, relaxed)
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None and self._pid == os.getpid():
-                self._conn.close()
-            self._conn = None
+        with self._lock, self._checkpoint_lock:
+            if self._pid == os.getpid():
+                for conn in (self._checkpointer, self._conn):
+                    if conn is not None:
+                        conn.close()
+            self._conn = self._checkpointer = None
             self._closed = True
 
     def _before_fork(self) -> None:
@@ -185,15 +212,20 @@ class Outbox:
         # confuses the child's. So no connection crosses: close it (between transactions, under
         # the lock) and let each side reopen on next use.
         self._lock.acquire()
-        if self._conn is not None and self._pid == os.getpid():
-            try:
-                self._conn.close()
-            except sqlite3.Error:
-                _ABANDONED.append(self._conn)
-            self._conn = None
+        self._checkpoint_lock.acquire()
+        if self._pid == os.getpid():
+            for conn in (self._checkpointer, self._conn):
+                if conn is not None:
+                    try:
+                        conn.close()
+                    except sqlite3.Error:
+                        _ABANDONED.append(conn)
+            self._conn = self._checkpointer = None
 
     def _reset_after_fork(self) -> None:
+        self._depth = 0
         self._lock = threading.RLock()
+        self._checkpoint_lock = threading.Lock()
 
     # --- the request path ----------------------------------------------------------------
 
@@ -252,6 +284,17 @@ class Outbox:
                     (status, problem, now, rowid),
                 )
                 conn.execute("DELETE FROM outbox WHERE id = ?", (rowid,))
+
+    def cycle(self, delivered: Iterable[int], retry: Iterable[tuple[int, float, str]],
+              dead: Iterable[tuple[int, int | None, str]],
+              claims: Sequence[tuple[str, int]]) -> dict[str, list[OutboxRow]]:
+        """`complete` and then `claim` for each (exporter, limit), in one transaction.
+
+        The worker's whole turn costs the request path one wait for the lock, not several.
+        """
+        with self._write(relaxed=True):
+            self.complete(delivered, retry, dead)
+            return {exporter: self.claim(exporter, limit) for exporter, limit in claims if limit > 0}
 
     def release_stale_leases(self) -> int:
         """Free rows leased by processes that are gone (or by an earlier life of our pid)."""
@@ -367,42 +410,63 @@ def _id_filter(ids: Sequence[int] | None) -> tuple[str, tuple[int, ...]]:
 
 
 class _Transaction:
-    """`with outbox._write() as conn:` — BEGIN IMMEDIATE … COMMIT under the outbox lock."""
+    """`with outbox._write() as conn:` — BEGIN IMMEDIATE … COMMIT under the outbox lock.
 
-    def __init__(self, outbox: Outbox) -> None:
+    Nests: an inner block joins the outer transaction, which commits (or rolls back) once.
+    """
+
+    def __init__(self, outbox: Outbox, relaxed: bool = False) -> None:
         self.outbox = outbox
+        # The worker's own changes (deletes after delivery, leases) need no fsync of their own:
+        # losing one to a power cut means a resend the log de-duplicates, and the next
+        # request-path commit (FULL) syncs the WAL up to and including them anyway.
+        self.relaxed = relaxed and outbox.synchronous in ("FULL", "EXTRA")
 
     def __enter__(self) -> sqlite3.Connection:
-        self.outbox._lock.acquire()
+        outbox = self.outbox
+        outbox._lock.acquire()
         try:
-            conn = self.outbox._connection()
-            conn.execute("BEGIN IMMEDIATE")
+            conn = outbox._connection()
+            if outbox._depth == 0:
+                if self.relaxed:
+                    conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            self.outbox._lock.release()
-            raise OutboxError(f"cannot write the outbox {self.outbox.path!r}: {exc}") from None
+            outbox._lock.release()
+            raise OutboxError(f"cannot write the outbox {outbox.path!r}: {exc}") from None
         except BaseException:
-            self.outbox._lock.release()
+            outbox._lock.release()
             raise
+        outbox._depth += 1
         self.conn = conn
         return conn
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        outbox = self.outbox
         try:
-            if exc_type is None:
-                try:
-                    self.conn.execute("COMMIT")
-                except sqlite3.Error as error:
-                    _rollback(self.conn)
-                    raise OutboxError(
-                        f"cannot write the outbox {self.outbox.path!r}: {error}"
-                    ) from None
+            outbox._depth -= 1
+            if outbox._depth > 0:
                 return False
-            _rollback(self.conn)
-            if isinstance(exc, sqlite3.Error):
-                raise OutboxError(f"cannot write the outbox {self.outbox.path!r}: {exc}") from None
-            return False
+            try:
+                if exc_type is None:
+                    try:
+                        self.conn.execute("COMMIT")
+                    except sqlite3.Error as error:
+                        _rollback(self.conn)
+                        raise OutboxError(f"cannot write the outbox {outbox.path!r}: {error}") from None
+                    return False
+                _rollback(self.conn)
+                if isinstance(exc, sqlite3.Error):
+                    raise OutboxError(f"cannot write the outbox {outbox.path!r}: {exc}") from None
+                return False
+            finally:
+                if self.relaxed:
+                    try:
+                        self.conn.execute(f"PRAGMA synchronous = {outbox.synchronous}")
+                    except sqlite3.Error:
+                        pass
         finally:
-            self.outbox._lock.release()
+            outbox._lock.release()
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
@@ -422,6 +486,7 @@ def _before_fork(ref: weakref.ref[Outbox]) -> None:
 def _after_fork_in_parent(ref: weakref.ref[Outbox]) -> None:
     outbox = ref()
     if outbox is not None and not outbox._closed:
+        outbox._checkpoint_lock.release()
         outbox._lock.release()
 
 
