@@ -30,7 +30,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 
 import verwerkingen_otel as vo
 from verwerkingen_otel.attributes import verwerkingsactie_attributes
-from verwerkingen_otel.delivery import OutboxDelivery
+from verwerkingen_otel.delivery import MemoryDelivery, OutboxDelivery
 from verwerkingen_otel.delivery_base import Record
 from verwerkingen_otel.model import Vertrouwelijkheid, VerwerktObject, VerwerktSoortGegeven, Verwerkingsactie
 from verwerkingen_otel.outbox import _SCHEMA
@@ -128,6 +128,11 @@ def main() -> None:
     print(f"  (bare's own p99/median        {bare_p99 / bare_med:6.2f} x: the disk's fsync tail)")
     print(f"  delivered by the worker meanwhile: {sink.count}")
     delivery.shutdown(5.0)
+    memory = MemoryDelivery([NullExporter()], max_queue=1_000_000)
+    timed(lambda: memory.submit(the_actie), 200)
+    mem_med, mem_p99 = stats(timed(lambda: memory.submit(the_actie), options.calls))
+    print(f"memory submit (worker running)  median {mem_med:8.1f} us   p99 {mem_p99:8.1f} us")
+    memory.shutdown(5.0)
 
     # (3) whole decorated calls: outbox mode, memory mode, vs a bare span with the same attributes
     register_exporter("null", lambda settings: NullExporter())

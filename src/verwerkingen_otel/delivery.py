@@ -121,6 +121,8 @@ class _Store(Protocol):
               dead: Iterable[tuple[int, int | None, str]],
               claims: Sequence[tuple[str, int]]) -> dict[str, list[OutboxRow]]: ...
     def checkpoint(self) -> None: ...
+    @property
+    def writes(self) -> int: ...
     def pending(self, exporters: Sequence[str] | None = None) -> int: ...
     def next_due(self, exporter: str) -> float | None: ...
 
@@ -183,6 +185,8 @@ class _MemoryStore:
 
     def checkpoint(self) -> None:
         pass
+
+    writes = 0
 
     def pending(self, exporters: Sequence[str] | None = None) -> int:
         with self._lock:
@@ -275,15 +279,16 @@ class _Worker:
     # dispatcher ---------------------------------------------------------------------------
 
     def _dispatch(self) -> None:
-        last_checkpoint, busy = time.monotonic(), False
+        last_checkpoint = time.monotonic()
         while True:
             try:
-                busy = self._turn() or busy
+                self._turn()
                 if self._stop:
                     return
-                if busy and time.monotonic() - last_checkpoint > 1.0:
+                writes = self.store.writes
+                if writes >= 1000 or (writes and time.monotonic() - last_checkpoint > 1.0):
                     self.store.checkpoint()
-                    last_checkpoint, busy = time.monotonic(), False
+                    last_checkpoint = time.monotonic()
                 timeout = self._next_wait()
             except Exception as exc:  # the store failed (disk full, file removed): retry later
                 logger.error("verwerkingen %s delivery: cannot use the store (%s); retrying",
@@ -333,6 +338,9 @@ class _Worker:
         wait = 1.0
         for name in self.exporters:
             if self._failures[name] and self._inflight[name]:
+                continue
+            if self._paused_until[name] > now:  # no need to ask the store
+                wait = min(wait, self._paused_until[name] - now)
                 continue
             due = self.store.next_due(name)
             if due is None:

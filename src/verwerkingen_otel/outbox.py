@@ -55,6 +55,9 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 """
 
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+"""Bytes the WAL file is truncated back to after a checkpoint lets it start over."""
+
 _INSERT = "INSERT INTO outbox (record_id, exporter, body, created, next_attempt) VALUES (?, ?, ?, ?, ?)"
 
 # Connections inherited across fork(): kept referenced so the child never closes (and so
@@ -120,6 +123,7 @@ class Outbox:
         self._checkpointer: sqlite3.Connection | None = None
         self._checkpoint_lock = threading.Lock()
         self._depth = 0  # nesting of _write() blocks (under _lock)
+        self.writes = 0  # commits since the last checkpoint (the worker checkpoints by it)
         self._pid = os.getpid()
         self._closed = False
         self._create_file()
@@ -171,12 +175,13 @@ class Outbox:
             conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
                                    check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchall()[0][0]
             if str(mode).lower() != "wal":
                 raise OutboxError(f"the outbox {self.path!r} cannot use WAL mode")
             conn.execute(f"PRAGMA synchronous = {self.synchronous}")
             if not autocheckpoint:
                 conn.execute("PRAGMA wal_autocheckpoint = 0")
+            conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
             conn.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot open the outbox {self.path!r}: {exc}") from None
@@ -191,7 +196,14 @@ class Outbox:
                 self._connection()  # settles fork state first
                 self._checkpointer = self._open(autocheckpoint=True)
             try:
+                # The bulk without stopping anyone; then, holding our writers back for the few
+                # frames that arrived meanwhile, the rest, so the next write can start the WAL
+                # over (under a steady stream of writes a passive checkpoint alone never
+                # catches up, and the WAL would grow without end).
                 self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                with self._lock:
+                    self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.writes = 0
             except sqlite3.Error:
                 pass  # busy now; the next one catches up
 
@@ -199,7 +211,7 @@ class Outbox:
         return _Transaction(self, relaxed)
 
     def close(self) -> None:
-        with self._lock, self._checkpoint_lock:
+        with self._checkpoint_lock, self._lock:
             if self._pid == os.getpid():
                 for conn in (self._checkpointer, self._conn):
                     if conn is not None:
@@ -211,8 +223,8 @@ class Outbox:
         # SQLite keeps per-process lock bookkeeping per file: a connection that crosses fork()
         # confuses the child's. So no connection crosses: close it (between transactions, under
         # the lock) and let each side reopen on next use.
-        self._lock.acquire()
         self._checkpoint_lock.acquire()
+        self._lock.acquire()
         if self._pid == os.getpid():
             for conn in (self._checkpointer, self._conn):
                 if conn is not None:
@@ -330,10 +342,10 @@ class Outbox:
             conn = self._connection()
             try:
                 if exporters is None:
-                    return conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+                    return conn.execute("SELECT COUNT(*) FROM outbox").fetchall()[0][0]
                 marks = ",".join("?" * len(exporters))
                 return conn.execute(f"SELECT COUNT(*) FROM outbox WHERE exporter IN ({marks})",
-                                    list(exporters)).fetchone()[0]
+                                    list(exporters)).fetchall()[0][0]
             except sqlite3.Error as exc:
                 raise OutboxError(f"cannot read the outbox {self.path!r}: {exc}") from None
 
@@ -343,7 +355,7 @@ class Outbox:
             row = self._connection().execute(
                 "SELECT MIN(next_attempt) FROM outbox WHERE exporter = ? AND lease_until <= ?",
                 (exporter, time.time()),
-            ).fetchone()
+            ).fetchall()[0]
         return row[0]
 
     def exporters(self) -> list[str]:
@@ -451,6 +463,7 @@ class _Transaction:
                 if exc_type is None:
                     try:
                         self.conn.execute("COMMIT")
+                        outbox.writes += 1
                     except sqlite3.Error as error:
                         _rollback(self.conn)
                         raise OutboxError(f"cannot write the outbox {outbox.path!r}: {error}") from None
