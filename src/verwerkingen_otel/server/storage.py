@@ -9,7 +9,9 @@ writers of the same action collide instead of forking it; the loser retries on t
 from __future__ import annotations
 
 import json
+import random
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint, create_engine, event, exists, func, insert, select, text,
 )
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 SCHEMA_VERSION = 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -227,22 +229,24 @@ class Storage:
             with conn.begin():
                 yield conn
 
-    def _retrying(self, fn: Callable[[Connection], Any], attempts: int = 5) -> Any:
+    def _retrying(self, fn: Callable[[Connection], Any], attempts: int = 20) -> Any:
         """Run a write transaction, retrying when a concurrent writer took the same version."""
         for attempt in range(attempts):
             try:
                 with self._write() as conn:
                     return fn(conn)
             except IntegrityError as e:
-                if "chain_versie" not in str(e.orig) and "vl_actie_versies.chain_id" not in str(e.orig):
+                if "chain_versie" not in str(e.orig) and "chain_id, vl_actie_versies.versie" not in str(e.orig):
                     raise
                 if attempt == attempts - 1:
                     raise
-            except OperationalError as e:  # PostgreSQL serialisation/deadlock: try again
-                if self.is_sqlite or attempt == attempts - 1:
-                    raise
-                del e
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise AssertionError("unreachable")
+
+    def _lock_chain(self, conn: Connection, chain_id: str) -> None:
+        """PostgreSQL: serialise writers of one action (SQLite writers are serialised already)."""
+        if not self.is_sqlite:
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": chain_id})
 
     # -- writing --------------------------------------------------------------------------------
 
@@ -321,6 +325,10 @@ class Storage:
         raises to refuse (scope rules that depend on the stored action).
         """
         def work(conn: Connection) -> StoredActie | None:
+            chain_id = conn.execute(select(versies.c.chain_id).where(versies.c.actie_id == actie_id)).scalar()
+            if chain_id is None:
+                return None
+            self._lock_chain(conn, chain_id)
             current = self._current_by_actie_id(conn, actie_id)
             if current is None:
                 return None
@@ -332,6 +340,7 @@ class Storage:
     ) -> int:
         """New versions of every current action of a verwerking, all or none; returns the count."""
         def work(conn: Connection) -> int:
+            self._lock_chain(conn, "verwerking:" + verwerking_id)
             rows = conn.execute(
                 select(versies).where(versies.c.verwerking_id == verwerking_id, _is_current(),
                                       versies.c.vervallen.is_(False))
@@ -340,6 +349,14 @@ class Storage:
             targets = self._load(conn, rows)
             if not targets:
                 return 0
+            for chain_id in sorted(t.chain_id for t in targets):
+                self._lock_chain(conn, chain_id)
+            if not self.is_sqlite:  # re-read under the locks: a PUT may have landed meanwhile
+                rows = conn.execute(
+                    select(versies).where(versies.c.verwerking_id == verwerking_id, _is_current(),
+                                          versies.c.vervallen.is_(False)).order_by(versies.c.seq)
+                ).all()
+                targets = self._load(conn, rows)
             news = decide(targets)
             for cur, new in zip(targets, news):
                 self._insert(conn, new, cur.chain_id, cur.versie + 1)
