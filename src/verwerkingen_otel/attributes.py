@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import json.scanner
 from typing import Any, Mapping
 
 from opentelemetry.sdk.trace import ReadableSpan
@@ -90,6 +91,16 @@ _API_ORDER: tuple[tuple[str, str], ...] = tuple(
 )
 """(attribute, API key) in the order `Verwerkingsactie.to_api` writes them."""
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_scan = json.scanner.make_scanner(json.JSONDecoder())
+
+
+def _load_json(text: str) -> Any:
+    """json.loads for the compact JSON this module wrote itself (no surrounding whitespace)."""
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        end = -1
+    return value if end == len(text) else json.loads(text)
 
 
 def object_json(obj: VerwerktObject) -> str:
@@ -131,7 +142,7 @@ def attributes_to_verwerkingsactie(attributes: Mapping[str, Any]) -> Verwerkings
         return None
     get = attributes.get
     body = {api_key: value for key, api_key in _API_ORDER if (value := get(key)) is not None}
-    objects = json.loads(raw_objects)
+    objects = _load_json(raw_objects)
     values = {field_name: get(key) for field_name, key in SCALAR_ATTRIBUTES}
     enum = _VERTROUWELIJKHEID.get(vertrouwelijkheid) or Vertrouwelijkheid.parse(vertrouwelijkheid)
     values["vertrouwelijkheid"] = enum
@@ -150,13 +161,18 @@ def attributes_to_verwerkingsactie(attributes: Mapping[str, Any]) -> Verwerkings
 def span_to_verwerkingsactie(span: ReadableSpan) -> Verwerkingsactie | None:
     """The action a finished span carries; None for other spans and for actions without objects
     (an action that processed nobody's data is not recorded)."""
-    attributes = span.attributes
-    if not attributes:
-        return None
     # The SDK hands out a read-only proxy whose every lookup runs Python code; read the plain
     # dict underneath when there is one (same content), a copy otherwise.
-    plain = getattr(getattr(span, "_attributes", None), "_dict", None)
-    return attributes_to_verwerkingsactie(plain if isinstance(plain, dict) else dict(attributes))
+    try:
+        plain = span._attributes._dict  # type: ignore[union-attr]
+    except AttributeError:
+        plain = None
+    if type(plain) is not dict:
+        attributes = span.attributes
+        if not attributes:
+            return None
+        plain = dict(attributes)
+    return attributes_to_verwerkingsactie(plain)
 
 
 def _object(body: dict[str, Any]) -> VerwerktObject:
