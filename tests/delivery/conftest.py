@@ -89,14 +89,8 @@ def proxy(logserver: LogServer) -> Iterator[FaultProxy]:
         p.close()
 
 
-def server_ids(api_url: str, activiteit: str, bsn: str = "999993653") -> list[str]:
-    """actieIds the log holds for this activity (every page), read back through its API."""
-    with VerwerkingenlogClient(api_url, client_id="app", secret=SECRET) as client:
-        return [a.actie_id for a in client.list(soort_object_id="BSN", object_id=bsn,
-                                                verwerkingsactiviteit_id=activiteit)]
-
-
 def actie_namen(api_url: str, activiteit: str, bsn: str = "999993653") -> list[str]:
+    """actieNaam of every action the log holds for this activity (every page), via its API."""
     with VerwerkingenlogClient(api_url, client_id="app", secret=SECRET) as client:
         return sorted(a.actie_naam or "" for a in client.list(
             soort_object_id="BSN", object_id=bsn, verwerkingsactiviteit_id=activiteit))

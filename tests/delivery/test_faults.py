@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.delivery.conftest import FAST, SECRET, actie_namen, make_actie, server_ids
+from tests.delivery.conftest import FAST, SECRET, actie_namen, make_actie
 from tests.delivery.faultproxy import FaultProxy
 from tests.support.logserver import LogServer
 from verwerkingen_otel.delivery import OutboxDelivery, RetryPolicy
