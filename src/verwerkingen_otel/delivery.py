@@ -48,6 +48,8 @@ __all__ = ["MemoryDelivery", "OutboxDelivery", "RetryPolicy", "api_exporter", "m
            "outbox_delivery"]
 
 logger = logging.getLogger("verwerkingen_otel.delivery")
+COALESCE = 0.005
+"""Seconds the dispatcher waits for more outcomes before it commits a batch."""
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # built once: request path
 
 
@@ -118,7 +120,7 @@ def _get_instruments(worker: _Worker, meter_provider: metrics.MeterProvider | No
 
 class _Store(Protocol):
     def cycle(self, delivered: Iterable[int], retry: Iterable[tuple[int, float, str]],
-              dead: Iterable[tuple[int, int | None, str]],
+              dead: Iterable[tuple[int, int | None, str]], release: Iterable[int],
               claims: Sequence[tuple[str, int]]) -> dict[str, list[OutboxRow]]: ...
     def checkpoint(self) -> None: ...
     @property
@@ -178,9 +180,14 @@ class _MemoryStore:
                     self.dead.append((row, status, problem))
 
     def cycle(self, delivered: Iterable[int], retry: Iterable[tuple[int, float, str]],
-              dead: Iterable[tuple[int, int | None, str]],
+              dead: Iterable[tuple[int, int | None, str]], release: Iterable[int],
               claims: Sequence[tuple[str, int]]) -> dict[str, list[OutboxRow]]:
         self.complete(delivered, retry, dead)
+        with self._lock:
+            for rowid in reversed(list(release)):
+                row = self._rows.get(rowid)
+                if row is not None:
+                    self._ready[row.exporter].appendleft(rowid)
         return {exporter: self.claim(exporter, limit) for exporter, limit in claims}
 
     def checkpoint(self) -> None:
@@ -214,6 +221,8 @@ class _Outcome:
     reason: str = ""
     status: int | None = None
     problem: dict[str, Any] | None = None
+    started: float = 0.0  # when the try began
+    ended: float = 0.0  # when its answer (or failure) came
 
 
 class _Worker:
@@ -242,6 +251,10 @@ class _Worker:
         self._inflight: dict[str, int] = {name: 0 for name in self.exporters}
         self._failures: dict[str, int] = {name: 0 for name in self.exporters}
         self._paused_until: dict[str, float] = {name: 0.0 for name in self.exporters}
+        # Set by a sender the moment its try fails, so rows already handed to other senders are
+        # given back instead of sent into a failing log (or past its Retry-After).
+        self._tripped: dict[str, bool] = {name: False for name in self.exporters}
+        self._failed_at: dict[str, float] = {name: 0.0 for name in self.exporters}
         self._threads: list[threading.Thread] = []
 
     def ensure_started(self) -> None:
@@ -282,6 +295,8 @@ class _Worker:
         last_checkpoint = time.monotonic()
         while True:
             try:
+                if self._outcomes and not self._stop and len(self._outcomes) < self.concurrency:
+                    time.sleep(COALESCE)  # a moment for more outcomes: one commit for many
                 self._turn()
                 if self._stop:
                     return
@@ -300,11 +315,11 @@ class _Worker:
 
     def _turn(self) -> bool:
         """Apply finished outcomes and lease new rows, in one store transaction."""
-        delivered, retry, dead = self._take_outcomes()
+        delivered, retry, dead, release = self._take_outcomes()
         claims = [] if self._stop else self._claims()
-        if not (delivered or retry or dead or claims):
+        if not (delivered or retry or dead or release or claims):
             return False
-        for name, rows in self.store.cycle(delivered, retry, dead, claims).items():
+        for name, rows in self.store.cycle(delivered, retry, dead, release, claims).items():
             for row in rows:
                 self._inflight[name] += 1
                 self._work.put((name, row))
@@ -312,7 +327,9 @@ class _Worker:
 
     def _claims(self) -> list[tuple[str, int]]:
         now = time.time()
-        free = self.concurrency - sum(self._inflight.values())
+        # Lease up to twice the senders: a few rows wait ready, so senders stay busy while the
+        # dispatcher gathers outcomes into fewer, larger transactions.
+        free = 2 * self.concurrency - sum(self._inflight.values())
         if free <= 0:
             return []
         eligible: list[tuple[str, bool]] = []
@@ -333,7 +350,7 @@ class _Worker:
         if self._outcomes:
             return 0.0
         now = time.time()
-        if sum(self._inflight.values()) >= self.concurrency:
+        if sum(self._inflight.values()) >= 2 * self.concurrency:
             return 1.0
         wait = 1.0
         for name in self.exporters:
@@ -349,8 +366,10 @@ class _Worker:
             wait = min(wait, max(0.0, due - now))
         return wait
 
-    def _take_outcomes(self) -> tuple[list[int], list[tuple[int, float, str]], list[tuple[int, int | None, str]]]:
+    def _take_outcomes(self) -> tuple[list[int], list[tuple[int, float, str]],
+                                      list[tuple[int, int | None, str]], list[int]]:
         """Sort finished tries into store changes; count, log and pause exporters meanwhile."""
+        release: list[int] = []
         delivered: list[int] = []
         retry: list[tuple[int, float, str]] = []
         dead: list[tuple[int, int | None, str]] = []
@@ -358,15 +377,20 @@ class _Worker:
         while self._outcomes:
             batch.append(self._outcomes.popleft())
         if not batch:
-            return delivered, retry, dead
+            return delivered, retry, dead, release
         now = time.time()
         for o in batch:
             self._inflight[o.exporter] -= 1
             attrs = {"exporter": o.exporter, "delivery": self.kind}
-            if o.kind == "delivered":
+            if o.kind == "returned":
+                release.append(o.row.rowid)
+            elif o.kind == "delivered":
                 delivered.append(o.row.rowid)
-                self._failures[o.exporter] = 0
-                self._paused_until[o.exporter] = 0.0
+                if o.started >= self._failed_at[o.exporter]:
+                    # A try that began after the last failure was known: the log is back. (One
+                    # already on the wire says nothing about a Retry-After it answered since.)
+                    self._failures[o.exporter] = 0
+                    self._paused_until[o.exporter] = 0.0
                 self.instruments.delivered.add(1, attrs)
                 self.instruments.latency.record(max(0.0, now - o.row.created), attrs)
             elif o.kind == "dead":
@@ -380,6 +404,8 @@ class _Worker:
                 failures = self._failures[o.exporter]
                 pause = self.policy.delay(failures, o.retry_after)
                 self._paused_until[o.exporter] = max(self._paused_until[o.exporter], now + pause)
+                self._tripped[o.exporter] = False  # the pause above takes over
+                self._failed_at[o.exporter] = max(self._failed_at[o.exporter], o.ended)
                 retry.append((o.row.rowid, now + pause, o.reason[:200]))
                 self.instruments.retried.add(1, {**attrs, "reason": o.kind})
                 if o.kind == "auth":
@@ -392,7 +418,7 @@ class _Worker:
                     logger.warning(
                         "verwerkingen %s delivery: exporter %r failed (%s), %d in a row; retrying "
                         "in %.1f s", self.kind, o.exporter, o.reason, failures, pause)
-        return delivered, retry, dead
+        return delivered, retry, dead, release
 
     # senders --------------------------------------------------------------------------
 
@@ -404,11 +430,19 @@ class _Worker:
             name, row = item
             exporter = self.exporters[name]
             outcome = _Outcome(name, row, "delivered")
+            if self._tripped[name] or self._paused_until[name] > time.time():
+                outcome.kind = "returned"
+                self._outcomes.append(outcome)
+                self._wake.set()
+                continue
+            outcome.started = time.time()
             try:
                 exporter.export(Record(id=row.record_id, body=self.decode(row.body)))
             except RetryableFailure as exc:
+                self._tripped[name] = True
                 outcome.kind, outcome.retry_after, outcome.reason = "retry", exc.retry_after, str(exc)
             except AuthFailure as exc:
+                self._tripped[name] = True
                 outcome.kind, outcome.reason = "auth", str(exc)
             except PermanentFailure as exc:
                 status = exc.problem.get("status") if isinstance(exc.problem, dict) else None
@@ -416,7 +450,9 @@ class _Worker:
                 outcome.problem = exc.problem
                 outcome.status = status if isinstance(status, int) else None
             except Exception as exc:  # an exporter bug must not lose the record: retry it
+                self._tripped[name] = True
                 outcome.kind, outcome.reason = "retry", f"exporter raised {type(exc).__name__}"
+            outcome.ended = time.time()
             self._outcomes.append(outcome)
             self._wake.set()
 

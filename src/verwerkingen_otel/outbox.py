@@ -268,17 +268,22 @@ class Outbox:
 
     def complete(self, delivered: Iterable[int] = (),
                  retry: Iterable[tuple[int, float, str]] = (),
-                 dead: Iterable[tuple[int, int | None, str]] = ()) -> None:
+                 dead: Iterable[tuple[int, int | None, str]] = (),
+                 release: Iterable[int] = ()) -> None:
         """Apply a batch of outcomes in one transaction.
 
         delivered: row ids to remove; retry: (row id, next attempt, short reason);
-        dead: (row id, HTTP status, problem JSON) to move to the dead-letter table.
+        dead: (row id, HTTP status, problem JSON) to move to the dead-letter table;
+        release: row ids leased but not tried (their exporter started failing meanwhile).
         """
-        delivered, retry, dead = list(delivered), list(retry), list(dead)
-        if not (delivered or retry or dead):
+        delivered, retry, dead, release = list(delivered), list(retry), list(dead), list(release)
+        if not (delivered or retry or dead or release):
             return
         now = time.time()
         with self._write() as conn:
+            if release:
+                conn.executemany("UPDATE outbox SET lease_owner = NULL, lease_until = 0 WHERE id = ?",
+                                 [(i,) for i in release])
             if delivered:
                 conn.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in delivered])
             if retry:
@@ -298,14 +303,14 @@ class Outbox:
                 conn.execute("DELETE FROM outbox WHERE id = ?", (rowid,))
 
     def cycle(self, delivered: Iterable[int], retry: Iterable[tuple[int, float, str]],
-              dead: Iterable[tuple[int, int | None, str]],
+              dead: Iterable[tuple[int, int | None, str]], release: Iterable[int],
               claims: Sequence[tuple[str, int]]) -> dict[str, list[OutboxRow]]:
         """`complete` and then `claim` for each (exporter, limit), in one transaction.
 
         The worker's whole turn costs the request path one wait for the lock, not several.
         """
         with self._write(relaxed=True):
-            self.complete(delivered, retry, dead)
+            self.complete(delivered, retry, dead, release)
             return {exporter: self.claim(exporter, limit) for exporter, limit in claims if limit > 0}
 
     def release_stale_leases(self) -> int:

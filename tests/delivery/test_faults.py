@@ -122,6 +122,22 @@ def test_429_retry_after_is_honoured(proxy: FaultProxy, logserver: LogServer, tm
     delivery.shutdown(2.0)
 
 
+def test_429_pauses_every_sender_not_just_the_one_refused(proxy: FaultProxy, logserver: LogServer,
+                                                         tmp_path: Path) -> None:
+    activiteit = str(uuid.uuid4())
+    proxy.fail_next(1, 429, retry_after="1")
+    delivery = delivery_to(proxy.api_url, tmp_path / "outbox.db", concurrency=4)
+    submit_many(delivery, activiteit, 12)
+    assert delivery.force_flush(15.0) is True
+    posts = proxy.posts()
+    refused = next(p for p in posts if p.status == 429)
+    too_soon = [p for p in posts if 0 < p.at - refused.at < 0.95]
+    assert len(too_soon) <= 3  # only tries already on the wire; rows leased ahead were given back
+    assert actie_namen(logserver.api_url, activiteit) == expected(12)
+    assert delivery.outbox.status()["exporters"] == {}
+    delivery.shutdown(2.0)
+
+
 def test_retry_after_is_capped(proxy: FaultProxy, logserver: LogServer, tmp_path: Path) -> None:
     activiteit = str(uuid.uuid4())
     proxy.fail_next(1, 503, retry_after="3600")
