@@ -79,3 +79,18 @@ def test_forked_children_deliver_through_the_inherited_delivery(logserver: LogSe
     assert delivery.force_flush(10.0)
     assert len(actie_namen(logserver.api_url, activiteit)) == 5
     delivery.shutdown(2.0)
+
+
+def test_two_processes_share_one_outbox_and_each_action_arrives_once(
+        proxy: FaultProxy, logserver: LogServer, tmp_path: Path) -> None:
+    """Like two gunicorn workers: one outbox file, two deliveries; leases keep sends apart."""
+    activiteit, outbox = str(uuid.uuid4()), tmp_path / "outbox.db"
+    procs = [subprocess.Popen(
+        [sys.executable, "-m", "tests.delivery.producer", str(outbox), proxy.api_url, activiteit, "40", str(start)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for start in (0, 40)]
+    outs = [p.communicate(timeout=60)[0] for p in procs]
+    assert all(out.split() == ["SUBMITTED", "FLUSHED"] for out in outs), outs
+    keys = [p.idempotency_key for p in proxy.posts()]
+    assert len(keys) == len(set(keys)) == 80  # no record was sent by both processes
+    assert sorted(actie_namen(logserver.api_url, activiteit)) == sorted(
+        f"Raadplegen persoon {i}" for i in range(80))
