@@ -341,6 +341,11 @@ class verwerkingsactie:
     def __call__(self, fn: Callable[..., Any]) -> Any:
         if not callable(fn):
             raise TypeError("verwerkingsactie(...) decorates a function")
+        if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+            raise TypeError(
+                "verwerkingsactie(...) cannot decorate a generator function (the call returns before the "
+                "work is done); use `with verwerkingsactie(...)` inside it"
+            )
         signature = _signature(fn)
         placements = tuple(spec.place(signature) for spec in self._specs)
         before = tuple(p for p in placements if not p.from_result)
