@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import logging
+import os
 import threading
 import time
 import uuid
@@ -75,6 +76,15 @@ def _next_tijdstip_us() -> int:
             now = _last_us + 1
         _last_us = now
     return now
+
+
+def _new_clock_lock() -> None:
+    global _clock_lock
+    _clock_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # a child must not inherit a lock held at fork time
+    os.register_at_fork(after_in_child=_new_clock_lock)
 
 
 def _tijdstip(us: int) -> dt.datetime:
@@ -392,8 +402,13 @@ class verwerkingsactie:
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         actie = _actie_var.get()
-        if actie is not None:
-            self._end(actie, (), exc, None)
+        if actie is None:  # the block ended in another context than it began in: say so loudly
+            logger.error("verwerkingsactie %s: the block ended in another context; its action is lost", self._label)
+            pipeline = _pipeline._current
+            if pipeline is not None:
+                pipeline.count("recording_failures")
+            return
+        self._end(actie, (), exc, None)
 
     async def __aenter__(self) -> Actie:
         return self.__enter__()
