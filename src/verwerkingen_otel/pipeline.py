@@ -242,6 +242,7 @@ def build_pipeline(settings: Settings) -> Pipeline:
 
 _lock = threading.RLock()
 _current: Pipeline | None = None
+_pinned: Pipeline | None = None
 _atexit_registered = False
 EMPTY_CONTEXT = Context()
 
@@ -253,7 +254,12 @@ def configure(**overrides: Any) -> Pipeline:
     configuration error leaves the previous one in place.
     """
     global _current, _atexit_registered
-    pipeline = build_pipeline(load_settings(overrides))
+    settings = load_settings(overrides)
+    pinned = _pinned
+    if pinned is not None:  # inside the pytest fixture: check the arguments, keep the test's pipeline
+        logger.debug("configure() inside the verwerkingen fixture: the test's pipeline stays installed")
+        return pinned
+    pipeline = build_pipeline(settings)
     with _lock:
         previous, _current = _current, None
         try:
@@ -269,14 +275,17 @@ def configure(**overrides: Any) -> Pipeline:
     return pipeline
 
 
-def install(pipeline: Pipeline | None) -> Pipeline | None:
+def install(pipeline: Pipeline | None, *, pin: bool = False) -> Pipeline | None:
     """Make `pipeline` current without shutting down the one it replaces (which it returns).
 
-    For the pytest plugin: a test's pipeline is swapped in and the previous one restored.
+    For the pytest plugin: a test's pipeline is swapped in and the previous one restored. A
+    pinned pipeline stays current when the code under test calls `configure()` (an app factory
+    often does): its arguments are still checked, but the test keeps seeing every action.
     """
-    global _current
+    global _current, _pinned
     with _lock:
         previous, _current = _current, pipeline
+        _pinned = pipeline if pin else None
     return previous
 
 

@@ -129,3 +129,15 @@ def test_find_accepts_snake_and_camel_case_and_enums(verwerkingen: RecordedVerwe
         verwerkingen.assert_none(actie_naam="A")
     verwerkingen.clear()
     verwerkingen.assert_none()
+
+
+def test_configure_inside_the_fixture_keeps_the_test_pipeline(verwerkingen: RecordedVerwerkingen) -> None:
+    from verwerkingen_otel import pipeline
+
+    assert vo.configure(delivery="sync", exporters="console", systeem="App") is verwerkingen.pipeline
+    assert pipeline.current_pipeline() is verwerkingen.pipeline
+    with pytest.raises(vo.ConfigurationError, match="^api_url: "):
+        vo.configure(api_url="not a url")  # still checked
+    with vo.verwerkingsactie(actie_naam="Na configure") as actie:
+        actie.add_object(BSN_A)
+    verwerkingen.assert_one(actie_naam="Na configure")
