@@ -394,3 +394,13 @@ def test_empty_names_count_as_unset(verwerkingen: RecordedVerwerkingen) -> None:
     (body,) = verwerkingen.acties
     assert "actieNaam" not in body and "handelingNaam" not in body
     assert body["verwerkingNaam"] == "Zaak"
+
+
+def test_argument_taken_from_var_keyword(verwerkingen: RecordedVerwerkingen) -> None:
+    @vo.verwerkingsactie(actie_naam="Kwargs", objecten=[vo.persoon("bsn")])
+    def kwargs_only(**velden: str) -> None:
+        pass
+
+    kwargs_only(bsn=BSN_A)
+    kwargs_only(naam="Jan")  # no bsn passed: nobody, no action
+    assert [o["objectId"] for o in verwerkingen.objecten()] == [BSN_A]
