@@ -152,8 +152,9 @@ def attributes_to_verwerkingsactie(attributes: Mapping[str, Any]) -> Verwerkings
     if len(text) != 32 or text[10] != "T":  # not already in the form to_api writes
         body["tijdstip"] = format_tijdstip(tijdstip)
     values["verwerkte_objecten"] = tuple([_object(o) for o in objects])
-    for o in objects:
-        o.pop("verwerktObjectId", None)  # read-only: never in a POST body
+    if '"verwerktObjectId"' in raw_objects:  # read-only: never in a POST body
+        for o in objects:
+            o.pop("verwerktObjectId", None)
     body["verwerkteObjecten"] = objects
     return Verwerkingsactie.from_trusted(values, body)
 
