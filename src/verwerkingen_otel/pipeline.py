@@ -18,7 +18,6 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence, Union
 
-from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, SpanProcessor, Tracer, TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
@@ -31,12 +30,15 @@ from .exporters import ConsoleExporter, InMemoryExporter
 from .model import Verwerkingsactie
 
 __all__ = [
+    "ConfigurationError",
     "Pipeline",
     "SyncDelivery",
+    "build_pipeline",
     "configure",
     "current_pipeline",
     "force_flush",
     "get_pipeline",
+    "install",
     "register_delivery",
     "register_exporter",
     "shutdown",
@@ -244,7 +246,6 @@ _lock = threading.RLock()
 _current: Pipeline | None = None
 _pinned: Pipeline | None = None
 _atexit_registered = False
-EMPTY_CONTEXT = Context()
 
 
 def configure(**overrides: Any) -> Pipeline:
@@ -324,5 +325,3 @@ def _shutdown_at_exit() -> None:
     except Exception:  # never let the compliance log break interpreter exit
         logger.exception("verwerkingen pipeline failed to shut down at exit")
 
-
-__all__ += ["ConfigurationError", "EMPTY_CONTEXT", "build_pipeline", "install"]
