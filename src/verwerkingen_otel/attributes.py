@@ -91,7 +91,7 @@ _API_ORDER: tuple[tuple[str, str], ...] = tuple(
 )
 """(attribute, API key) in the order `Verwerkingsactie.to_api` writes them."""
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_scan = json.scanner.make_scanner(json.JSONDecoder())
+_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 
 
 def _load_json(text: str) -> Any:
@@ -152,8 +152,9 @@ def attributes_to_verwerkingsactie(attributes: Mapping[str, Any]) -> Verwerkings
     if len(text) != 32 or text[10] != "T":  # not already in the form to_api writes
         body["tijdstip"] = format_tijdstip(tijdstip)
     values["verwerkte_objecten"] = tuple([_object(o) for o in objects])
-    for o in objects:
-        o.pop("verwerktObjectId", None)  # read-only: never in a POST body
+    if '"verwerktObjectId"' in raw_objects:  # read-only: never in a POST body
+        for o in objects:
+            o.pop("verwerktObjectId", None)
     body["verwerkteObjecten"] = objects
     return Verwerkingsactie.from_trusted(values, body)
 

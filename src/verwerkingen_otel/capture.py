@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import logging
+import os
 import threading
 import time
 import uuid
@@ -45,7 +46,7 @@ from .attributes import (
     objects_json,
 )
 from .config import ConfigurationError, check_annotation
-from .context import Afnemer, _afnemer, _gebruiker
+from .context import Afnemer, current_afnemer, current_gebruiker
 from .model import IDENTIFICATOR_MAX, FieldError, ValidationError, Vertrouwelijkheid, new_uuid4
 from .objects import ObjectSpec, Placement, render_object
 
@@ -75,6 +76,15 @@ def _next_tijdstip_us() -> int:
             now = _last_us + 1
         _last_us = now
     return now
+
+
+def _new_clock_lock() -> None:
+    global _clock_lock
+    _clock_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # a child must not inherit a lock held at fork time
+    os.register_at_fork(after_in_child=_new_clock_lock)
 
 
 def _tijdstip(us: int) -> dt.datetime:
@@ -200,6 +210,11 @@ class Actie:
     span: Span
     attributes: dict[str, str]
     tijdstip_us: int
+    _label: str
+    _parts: list[str]
+    _strict: bool
+    _token: Token[Actie | None]
+    _context: Context | None
 
     @property
     def actie_naam(self) -> str | None:
@@ -341,6 +356,11 @@ class verwerkingsactie:
     def __call__(self, fn: Callable[..., Any]) -> Any:
         if not callable(fn):
             raise TypeError("verwerkingsactie(...) decorates a function")
+        if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+            raise TypeError(
+                "verwerkingsactie(...) cannot decorate a generator function (the call returns before the "
+                "work is done); use `with verwerkingsactie(...)` inside it"
+            )
         signature = _signature(fn)
         placements = tuple(spec.place(signature) for spec in self._specs)
         before = tuple(p for p in placements if not p.from_result)
@@ -387,8 +407,13 @@ class verwerkingsactie:
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         actie = _actie_var.get()
-        if actie is not None:
-            self._end(actie, (), exc, None)
+        if actie is None:  # the block ended in another context than it began in: say so loudly
+            logger.error("verwerkingsactie %s: the block ended in another context; its action is lost", self._label)
+            pipeline = _pipeline._current
+            if pipeline is not None:
+                pipeline.count("recording_failures")
+            return
+        self._end(actie, (), exc, None)
 
     async def __aenter__(self) -> Actie:
         return self.__enter__()
@@ -433,7 +458,7 @@ class verwerkingsactie:
         attributes = self._base(pipeline).copy()
         parent = _actie_var.get()
         frame = _verwerking_var.get()
-        afnemer = _afnemer.get()
+        afnemer = current_afnemer()
         if self._verwerking_id is None:
             if frame is not None:
                 attributes[VERWERKING_ID] = frame.verwerking_id
@@ -449,7 +474,7 @@ class verwerkingsactie:
                 attributes[VERWERKING_NAAM] = naam
         if frame is not None or afnemer is not None:
             self._from_context(attributes, frame, afnemer)
-        gebruiker = _gebruiker.get()
+        gebruiker = current_gebruiker()
         if gebruiker is not None:
             if isinstance(gebruiker, str) and len(gebruiker) <= IDENTIFICATOR_MAX:
                 attributes[GEBRUIKER] = gebruiker

@@ -177,6 +177,9 @@ class _FromArgument(ObjectSpec):
         for index, param in enumerate(params):
             if param.name == self.argument:
                 return _ArgumentPlacement(self, index, param)
+        if any(p.kind is p.VAR_KEYWORD for p in params):  # def f(**kwargs): passed by keyword only
+            keyword = inspect.Parameter(self.argument, inspect.Parameter.KEYWORD_ONLY, default=None)
+            return _ArgumentPlacement(self, len(params), keyword)
         raise ConfigurationError("objecten", f"{self.label} names no argument of the decorated function")
 
 

@@ -18,7 +18,6 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence, Union
 
-from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, SpanProcessor, Tracer, TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
@@ -31,12 +30,15 @@ from .exporters import ConsoleExporter, InMemoryExporter
 from .model import Verwerkingsactie
 
 __all__ = [
+    "ConfigurationError",
     "Pipeline",
     "SyncDelivery",
+    "build_pipeline",
     "configure",
     "current_pipeline",
     "force_flush",
     "get_pipeline",
+    "install",
     "register_delivery",
     "register_exporter",
     "shutdown",
@@ -130,9 +132,9 @@ def _resolve(registry: dict[str, _Entry], name: str, settings: Settings, setting
             raise
         raise settings.error(setting, f"{name!r} is not available yet in this version") from None
     factory = getattr(module, attr, None)
-    if factory is None:
+    if not callable(factory):
         raise settings.error(setting, f"{name!r} is not available yet in this version")
-    return factory
+    return factory  # type: ignore[no-any-return]
 
 
 # --- the pipeline -----------------------------------------------------------------------------
@@ -242,8 +244,8 @@ def build_pipeline(settings: Settings) -> Pipeline:
 
 _lock = threading.RLock()
 _current: Pipeline | None = None
+_pinned: Pipeline | None = None
 _atexit_registered = False
-EMPTY_CONTEXT = Context()
 
 
 def configure(**overrides: Any) -> Pipeline:
@@ -253,26 +255,38 @@ def configure(**overrides: Any) -> Pipeline:
     configuration error leaves the previous one in place.
     """
     global _current, _atexit_registered
-    pipeline = build_pipeline(load_settings(overrides))
+    settings = load_settings(overrides)
+    pinned = _pinned
+    if pinned is not None:  # inside the pytest fixture: check the arguments, keep the test's pipeline
+        logger.debug("configure() inside the verwerkingen fixture: the test's pipeline stays installed")
+        return pinned
+    pipeline = build_pipeline(settings)
     with _lock:
         previous, _current = _current, None
-        if previous is not None:
-            previous.shutdown()
-        _current = pipeline
+        try:
+            if previous is not None:
+                previous.shutdown()
+        except Exception:  # the old pipeline's trouble must not keep the new one out
+            logger.exception("the previous verwerkingen pipeline failed to shut down")
+        finally:
+            _current = pipeline
         if not _atexit_registered:
             atexit.register(_shutdown_at_exit)
             _atexit_registered = True
     return pipeline
 
 
-def install(pipeline: Pipeline | None) -> Pipeline | None:
+def install(pipeline: Pipeline | None, *, pin: bool = False) -> Pipeline | None:
     """Make `pipeline` current without shutting down the one it replaces (which it returns).
 
-    For the pytest plugin: a test's pipeline is swapped in and the previous one restored.
+    For the pytest plugin: a test's pipeline is swapped in and the previous one restored. A
+    pinned pipeline stays current when the code under test calls `configure()` (an app factory
+    often does): its arguments are still checked, but the test keeps seeing every action.
     """
-    global _current
+    global _current, _pinned
     with _lock:
         previous, _current = _current, pipeline
+        _pinned = pipeline if pin else None
     return previous
 
 
@@ -311,5 +325,3 @@ def _shutdown_at_exit() -> None:
     except Exception:  # never let the compliance log break interpreter exit
         logger.exception("verwerkingen pipeline failed to shut down at exit")
 
-
-__all__ += ["ConfigurationError", "EMPTY_CONTEXT", "build_pipeline", "install"]

@@ -3,7 +3,8 @@
 Registered through the `pytest11` entry point, so it is active wherever the package is
 installed; importing it is cheap and configures nothing until a test asks for the fixture.
 The fixture swaps in an in-memory, synchronous, strict pipeline for the duration of the test
-and restores whatever pipeline was installed before. Settings can be adjusted per test with
+and restores whatever pipeline was installed before; a `configure()` call by the code under
+test is checked but leaves the test's pipeline in place. Settings can be adjusted per test with
 `@pytest.mark.verwerkingen(systeem="...", strict=False, ...)` (any `configure()` argument).
 """
 
@@ -112,7 +113,7 @@ def verwerkingen(request: pytest.FixtureRequest) -> Iterator[RecordedVerwerkinge
     pipeline = build_pipeline(load_settings(overrides))
     memory = pipeline.exporter("memory")
     assert isinstance(memory, InMemoryExporter), "the verwerkingen fixture needs the memory exporter"
-    previous = install(pipeline)
+    previous = install(pipeline, pin=True)
     try:
         yield RecordedVerwerkingen(pipeline, memory)
     finally:

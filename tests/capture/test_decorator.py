@@ -347,8 +347,20 @@ def test_span_name_defaults_to_the_function_when_no_actie_naam(verwerkingen: Rec
 
 
 def test_verwerkingsactie_decorates_only_callables() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="decorates a function"):
         vo.verwerkingsactie(actie_naam="x")(42)  # type: ignore[arg-type]
+
+
+def test_generator_functions_are_refused() -> None:
+    def gen() -> Any:
+        yield 1
+
+    async def agen() -> Any:
+        yield 1
+
+    for fn in (gen, agen):
+        with pytest.raises(TypeError, match="cannot decorate a generator function"):
+            vo.verwerkingsactie(actie_naam="x")(fn)
 
 
 def test_tijdstip_strictly_increasing(verwerkingen: RecordedVerwerkingen, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -373,3 +385,22 @@ def test_verwerking_id_from_the_annotation(verwerkingen: RecordedVerwerkingen) -
     vast(BSN_A)
     vast(BSN_B)
     assert [b["verwerkingId"] for b in verwerkingen.acties] == [str(zaak), str(zaak)]
+
+
+def test_empty_names_count_as_unset(verwerkingen: RecordedVerwerkingen) -> None:
+    with vo.verwerking(verwerking_naam="Zaak"):
+        with vo.verwerkingsactie(actie_naam="", handeling_naam="", verwerking_naam="") as actie:
+            actie.add_object(BSN_A)
+    (body,) = verwerkingen.acties
+    assert "actieNaam" not in body and "handelingNaam" not in body
+    assert body["verwerkingNaam"] == "Zaak"
+
+
+def test_argument_taken_from_var_keyword(verwerkingen: RecordedVerwerkingen) -> None:
+    @vo.verwerkingsactie(actie_naam="Kwargs", objecten=[vo.persoon("bsn")])
+    def kwargs_only(**velden: str) -> None:
+        pass
+
+    kwargs_only(bsn=BSN_A)
+    kwargs_only(naam="Jan")  # no bsn passed: nobody, no action
+    assert [o["objectId"] for o in verwerkingen.objecten()] == [BSN_A]
