@@ -21,6 +21,8 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import os
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -509,13 +511,37 @@ class _Settings:
     base_url: str
     auth: httpx.Auth | None
     timeout: httpx.Timeout
-    verify: Any
-    cert: Any
+    verify: ssl.SSLContext | bool
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def tls_context(verify: bool | str | ssl.SSLContext = True,
+                cert: str | tuple[str, str] | None = None) -> ssl.SSLContext | bool:
+    """An SSLContext for `verify` (a CA bundle file or directory) and `cert` (client
+    certificate, optionally with its key file); `False` only when verification is off."""
+    if isinstance(verify, ssl.SSLContext):
+        context = verify
+    elif verify is False:
+        if cert is None:
+            return False
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif isinstance(verify, str):
+        if os.path.isdir(verify):
+            context = ssl.create_default_context(capath=verify)
+        else:
+            context = ssl.create_default_context(cafile=verify)
+    else:
+        context = ssl.create_default_context()
+    if cert is not None:
+        certfile, keyfile = (cert, None) if isinstance(cert, str) else cert
+        context.load_cert_chain(certfile, keyfile)
+    return context
+
+
 def _settings(base_url: str, client_id: str | None, secret: str | None, token: str | None,
-              timeout: float, connect_timeout: float | None, verify: bool | str,
+              timeout: float, connect_timeout: float | None, verify: bool | str | ssl.SSLContext,
               cert: str | tuple[str, str] | None, headers: Mapping[str, str] | None) -> _Settings:
     if not base_url or "://" not in base_url:
         raise ValueError("api_url must be an absolute URL such as http://127.0.0.1:8000/api/v1")
@@ -523,8 +549,7 @@ def _settings(base_url: str, client_id: str | None, secret: str | None, token: s
         base_url=base_url,
         auth=make_auth(client_id, secret, token),
         timeout=httpx.Timeout(timeout, connect=connect_timeout if connect_timeout is not None else timeout),
-        verify=verify,
-        cert=cert,
+        verify=tls_context(verify, cert),
         headers=dict(headers or {}),
     )
 
@@ -537,14 +562,14 @@ class VerwerkingenlogClient:
 
     def __init__(self, base_url: str, *, client_id: str | None = None, secret: str | None = None,
                  token: str | None = None, timeout: float = 10.0,
-                 connect_timeout: float | None = None, verify: bool | str = True,
+                 connect_timeout: float | None = None, verify: bool | str | ssl.SSLContext = True,
                  cert: str | tuple[str, str] | None = None,
                  headers: Mapping[str, str] | None = None,
                  max_connections: int = 10, transport: httpx.BaseTransport | None = None) -> None:
         s = _settings(base_url, client_id, secret, token, timeout, connect_timeout, verify, cert, headers)
         self._ops = _Operations(s.base_url)
         self._http = httpx.Client(
-            auth=s.auth, timeout=s.timeout, verify=s.verify, cert=s.cert, headers=s.headers,
+            auth=s.auth, timeout=s.timeout, verify=s.verify, headers=s.headers,
             limits=httpx.Limits(max_connections=max_connections,
                                 max_keepalive_connections=max_connections),
             transport=transport,
@@ -630,14 +655,14 @@ class AsyncVerwerkingenlogClient:
 
     def __init__(self, base_url: str, *, client_id: str | None = None, secret: str | None = None,
                  token: str | None = None, timeout: float = 10.0,
-                 connect_timeout: float | None = None, verify: bool | str = True,
+                 connect_timeout: float | None = None, verify: bool | str | ssl.SSLContext = True,
                  cert: str | tuple[str, str] | None = None,
                  headers: Mapping[str, str] | None = None,
                  max_connections: int = 10, transport: httpx.AsyncBaseTransport | None = None) -> None:
         s = _settings(base_url, client_id, secret, token, timeout, connect_timeout, verify, cert, headers)
         self._ops = _Operations(s.base_url)
         self._http = httpx.AsyncClient(
-            auth=s.auth, timeout=s.timeout, verify=s.verify, cert=s.cert, headers=s.headers,
+            auth=s.auth, timeout=s.timeout, verify=s.verify, headers=s.headers,
             limits=httpx.Limits(max_connections=max_connections,
                                 max_keepalive_connections=max_connections),
             transport=transport,

@@ -686,6 +686,16 @@ def api_exporter(settings: Any) -> ActionExporter:
         path = getattr(settings, name)
         if path and not os.path.isfile(path):
             raise settings.error(name, "is not a readable file")
+    from .client import tls_context
+
+    try:
+        tls_context(settings.ca_bundle or True)
+    except (OSError, ValueError):
+        raise settings.error("ca_bundle", "cannot be loaded: not a PEM file of CA certificates") from None
+    try:
+        tls_context(True, cert)
+    except (OSError, ValueError):
+        raise settings.error("client_cert", "cannot be loaded with its key: not a PEM certificate and key") from None
     try:
         return ApiExporter(settings.api_url, client_id=settings.client_id, secret=settings.secret,
                            token=settings.token, timeout=settings.timeout,

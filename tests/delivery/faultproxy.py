@@ -9,6 +9,7 @@ ignores it), and it records what it saw (method, path, Idempotency-Key, status).
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -27,8 +28,9 @@ class Seen:
 
 
 class FaultProxy:
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, tls: ssl.SSLContext | None = None) -> None:
         self.upstream = upstream.rstrip("/")
+        self.scheme = "https" if tls else "http"
         self.lock = threading.Lock()
         self.faults: list[tuple[int, dict[str, str], dict]] = []
         self.delay = 0.0
@@ -92,13 +94,15 @@ class FaultProxy:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls is not None:  # terminate TLS here, in front of the plain-HTTP log
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/v1"
+        return f"{self.scheme}://127.0.0.1:{self.port}/api/v1"
 
     def _record(self, method: str, path: str, key: str | None, status: int) -> None:
         with self.lock:
