@@ -32,6 +32,7 @@ import httpx
 from opentelemetry import context as otel_context
 
 from .model import (
+    WRITABLE_KEYS,
     FieldError,
     ValidationError,
     Vertrouwelijkheid,
@@ -454,10 +455,12 @@ class _Operations:
     def replace(self, actie_id: str, actie: Verwerkingsactie | Mapping[str, Any]) -> _Call[VastgelegdeActie]:
         body = _body(actie)
         if isinstance(actie, Verwerkingsactie):
-            # PUT is a full replacement: every writable key present, null where unset.
-            from .model import WRITABLE_KEYS
-
+            # PUT is a full replacement: every writable key present, null where unset; objects
+            # read from the log keep their verwerktObjectId, so the log matches them by it.
             body = {key: body.get(key) for key in sorted(WRITABLE_KEYS)}
+            for obj, obj_body in zip(actie.verwerkte_objecten, body["verwerkteObjecten"]):
+                if obj.verwerkt_object_id:
+                    obj_body["verwerktObjectId"] = obj.verwerkt_object_id
         request = self._request("PUT", f"/verwerkingsacties/{actie_id}", json=body)
         return _Call(request, lambda r: VastgelegdeActie.from_api(_json(r)))
 

@@ -122,6 +122,13 @@ def test_get_replace_delete(make_client: Any) -> None:
     assert replaced.actie_naam == "Gewijzigd"
     assert replaced.verwerkte_objecten[0].verwerkt_object_id == stored.verwerkte_objecten[0].verwerkt_object_id
     assert client.get(stored.actie_id).actie_id == replaced.actie_id  # older id → current version
+    other_bsn = random_bsn()
+    moved = replaced.verwerkte_objecten[0].__class__(
+        "persoon", "BSN", other_bsn, "Getuige", verwerkt_object_id=replaced.verwerkte_objecten[0].verwerkt_object_id)
+    again = client.replace(replaced.actie_id, replaced.with_values(verwerkte_objecten=(moved,)))
+    assert again.verwerkte_objecten[0].object_id == other_bsn  # matched by the verwerktObjectId sent
+    assert again.verwerkte_objecten[0].verwerkt_object_id == replaced.verwerkte_objecten[0].verwerkt_object_id
+    replaced = again
     assert client.delete(replaced.actie_id) is None
     with pytest.raises(NotFoundError) as info:
         client.get(replaced.actie_id)
