@@ -1,0 +1,186 @@
+"""The six VNG headers (NOTES §4): inbound values → `Afnemer`, current verwerking → outbound.
+
+Inbound header values are claims from outside. Each is checked with model.py's own rules; an
+invalid one is dropped with a warning that names the header and the rule, never the value (it
+may be anything, a BSN included). Values are length-capped before any check runs, so a huge
+header costs nothing. Parsing never raises: a bad header must never fail the request.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Callable, Iterable, Mapping, Protocol
+
+from .context import Afnemer
+from .model import (
+    URI_MAX,
+    InvalidValue,
+    Vertrouwelijkheid,
+    check_duration,
+    check_oin,
+    check_uri,
+    check_uuid,
+)
+
+__all__ = [
+    "HEADER_NAMES",
+    "VerwerkingValues",
+    "afnemer_from_environ",
+    "afnemer_from_headers",
+    "outbound_headers",
+]
+
+logger = logging.getLogger("verwerkingen_otel.headers")
+
+OIN = "OIN"
+VERWERKINGSACTIVITEIT_ID = "VerwerkingsactiviteitId"
+VERWERKINGSACTIVITEIT_URL = "VerwerkingsactiviteitUrl"
+VERWERKING_ID = "VerwerkingId"
+VERTROUWELIJKHEID = "Vertrouwelijkheid"
+BEWAARTERMIJN = "Bewaartermijn"
+
+HEADER_NAMES: tuple[str, ...] = (
+    OIN,
+    VERWERKINGSACTIVITEIT_ID,
+    VERWERKINGSACTIVITEIT_URL,
+    VERWERKING_ID,
+    VERTROUWELIJKHEID,
+    BEWAARTERMIJN,
+)
+"""The header names as NOTES §4 spells them (matching is case-insensitive)."""
+
+_BARE_YEARS = re.compile(r"^[0-9]{1,4}$")
+_PRINTABLE = re.compile(r"^[\x20-\x7e]*$")  # header values we accept: visible ASCII and space
+_DURATION_MAX = 64  # far above any sensible ISO 8601 duration
+
+
+def _bewaartermijn(value: str) -> str:
+    """[R] NOTES §4: a bare number of years in the header becomes `P{n}Y`."""
+    if _BARE_YEARS.match(value):
+        return f"P{int(value)}Y"
+    return check_duration(value)
+
+
+def _vertrouwelijkheid(value: str) -> Vertrouwelijkheid:
+    return Vertrouwelijkheid.parse(value)
+
+
+# header (lowercase) → (Afnemer field, longest value looked at, check)
+_INBOUND: dict[str, tuple[str, int, Callable[[str], Any]]] = {
+    "oin": ("oin", 20, check_oin),
+    "verwerkingsactiviteitid": ("verwerkingsactiviteit_id", 36, check_uuid),
+    "verwerkingsactiviteiturl": ("verwerkingsactiviteit_url", URI_MAX, check_uri),
+    "verwerkingid": ("verwerking_id", 36, check_uuid),
+    "vertrouwelijkheid": ("vertrouwelijkheid", 13, _vertrouwelijkheid),
+    "bewaartermijn": ("bewaartermijn", _DURATION_MAX, _bewaartermijn),
+}
+_CANONICAL = {name.lower(): name for name in HEADER_NAMES}
+
+
+def _text(raw: str | bytes) -> str:
+    # ASGI gives bytes; latin-1 maps every byte, so decoding cannot fail.
+    return raw.decode("latin-1") if isinstance(raw, (bytes, bytearray)) else str(raw)
+
+
+def afnemer_from_headers(
+    headers: Iterable[tuple[str | bytes, str | bytes]] | Mapping[str, str] | None,
+) -> Afnemer | None:
+    """The caller's Afnemer from inbound headers; None when no valid VNG header came in.
+
+    `headers` is anything that yields (name, value) pairs: an ASGI scope's `headers` list of
+    bytes, `httpx.Headers.items()`, a plain dict. A header sent twice with different values is
+    ambiguous and dropped.
+    """
+    try:
+        return _parse(headers)
+    except Exception:  # noqa: BLE001 - never fail a request over a header; say nothing of values
+        logger.warning("inbound verwerkingen headers ignored: unexpected error while parsing")
+        return None
+
+
+def _parse(headers: Iterable[tuple[str | bytes, str | bytes]] | Mapping[str, str] | None) -> Afnemer | None:
+    if headers is None:
+        return None
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    raw: dict[str, str | None] = {}
+    for name, value in pairs:
+        key = _text(name).strip().lower()
+        if key not in _INBOUND:
+            continue
+        text = _text(value).strip()
+        if key in raw and raw[key] != text:
+            raw[key] = None  # conflicting duplicates: dropped below
+            continue
+        raw[key] = text
+    if not raw:
+        return None
+    values: dict[str, Any] = {}
+    for key, text in raw.items():
+        field, cap, check = _INBOUND[key]
+        header = _CANONICAL[key]
+        if text is None:
+            logger.warning("inbound header %s dropped: sent more than once with different values", header)
+            continue
+        if text == "":
+            continue
+        if len(text) > cap:
+            logger.warning("inbound header %s dropped: longer than %d characters", header, cap)
+            continue
+        if not _PRINTABLE.match(text):
+            logger.warning("inbound header %s dropped: must be printable ASCII", header)
+            continue
+        try:
+            values[field] = check(text)
+        except InvalidValue as exc:
+            logger.warning("inbound header %s dropped: %s", header, exc.reason)
+    if not values:
+        return None
+    return Afnemer(**values)
+
+
+def afnemer_from_environ(environ: Mapping[str, Any]) -> Afnemer | None:
+    """The caller's Afnemer from a WSGI environ (headers live there as HTTP_*)."""
+    pairs = []
+    for key in ("HTTP_OIN", "HTTP_VERWERKINGSACTIVITEITID", "HTTP_VERWERKINGSACTIVITEITURL",
+                "HTTP_VERWERKINGID", "HTTP_VERTROUWELIJKHEID", "HTTP_BEWAARTERMIJN"):
+        value = environ.get(key)
+        if value is not None:
+            pairs.append((key[5:], value))
+    return afnemer_from_headers(pairs) if pairs else None
+
+
+class VerwerkingValues(Protocol):
+    """What the outbound side needs of the current verwerking (capture's current action)."""
+
+    verwerking_id: str | None
+    verwerkingsactiviteit_id: str | None
+    verwerkingsactiviteit_url: str | None
+    vertrouwelijkheid: Vertrouwelijkheid | str | None
+    bewaartermijn: str | None
+
+
+def outbound_headers(values: VerwerkingValues | None, oin: str | None = None) -> dict[str, str]:
+    """The six headers to send for `values` (the current verwerking); empty outside one.
+
+    Outside a verwerking no header is sent: NOTES §4 headers speak for a verwerking, and the
+    own OIN alone says nothing about one.
+    """
+    if values is None:
+        return {}
+    out: dict[str, str] = {}
+    if oin:
+        out[OIN] = oin
+    for header, attr in (
+        (VERWERKINGSACTIVITEIT_ID, "verwerkingsactiviteit_id"),
+        (VERWERKINGSACTIVITEIT_URL, "verwerkingsactiviteit_url"),
+        (VERWERKING_ID, "verwerking_id"),
+        (VERTROUWELIJKHEID, "vertrouwelijkheid"),
+        (BEWAARTERMIJN, "bewaartermijn"),
+    ):
+        value = getattr(values, attr, None)
+        if value is None or value == "":
+            continue
+        out[header] = value.value if isinstance(value, Vertrouwelijkheid) else str(value)
+    return out
+
