@@ -13,9 +13,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Any, Callable, Iterator, TypeVar
 
+from opentelemetry import context as otel_context
+
 from .model import Vertrouwelijkheid
 
 __all__ = [
+    "AFNEMER_KEY",
     "Afnemer",
     "current_afnemer",
     "current_gebruiker",
@@ -50,9 +53,22 @@ _gebruiker: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 
 
+AFNEMER_KEY = otel_context.create_key("verwerkingen-afnemer")
+"""Where propagation.py's `extract` leaves the afnemer in an OpenTelemetry Context."""
+
+
 def current_afnemer() -> Afnemer | None:
-    """The afnemer of the request being handled, if any."""
-    return _afnemer.get()
+    """The afnemer of the request being handled, if any.
+
+    Set by our middleware; else the one the `verwerkingen` propagator extracted into the
+    current OpenTelemetry Context (an app instrumented by opentelemetry-instrumentation-*).
+    """
+    afnemer = _afnemer.get()
+    if afnemer is None:
+        value = otel_context.get_value(AFNEMER_KEY)
+        if isinstance(value, Afnemer):
+            return value
+    return afnemer
 
 
 def current_gebruiker() -> str | None:

@@ -1,0 +1,75 @@
+"""FastAPI (and Starlette) glue: `instrument_app(app, gebruiker=...)`.
+
+Adds the ASGI middleware with a `gebruiker` hook that gets a `starlette.requests.Request`
+(e.g. `lambda request: request.user.identity` behind Starlette's AuthenticationMiddleware).
+Path operations are not touched: a `@verwerkingsactie` under `@app.get(...)` keeps FastAPI's
+dependency injection, validation and OpenAPI schema, since the decorator keeps the signature.
+
+A user known only inside a dependency can be recorded with `use_gebruiker` from an *async*
+`yield` dependency (sync dependencies run in a worker thread whose context does not flow back).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+
+from .asgi import Scope, VerwerkingenMiddleware
+from .rules import Rules, load_path
+
+__all__ = ["instrument_app", "uninstrument_app"]
+
+_MARK = "_verwerkingen_instrumented"
+
+
+def instrument_app(
+    app: Starlette,
+    *,
+    exclude: Sequence[str] = (),
+    gebruiker: Callable[[Request], str | None] | None = None,
+    rules: Rules | str | None = None,
+) -> Starlette:
+    """Add the verwerkingen middleware to a FastAPI/Starlette app, once; returns the app."""
+    if getattr(app, _MARK, False):
+        return app
+    hook: Callable[[Scope], Any] | None = None
+    if gebruiker is not None:
+        user_hook = gebruiker
+
+        def hook(scope: Scope) -> Any:
+            return user_hook(Request(scope))
+
+    app.add_middleware(
+        VerwerkingenMiddleware,
+        exclude=exclude,
+        gebruiker=hook,
+        rules=load_path(rules) if not isinstance(rules, Rules) else rules,
+    )
+    setattr(app, _MARK, True)
+    return app
+
+
+def uninstrument_app(app: Starlette) -> None:
+    """Remove the middleware again (only before the app has started serving)."""
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not VerwerkingenMiddleware]
+    app.middleware_stack = None
+    setattr(app, _MARK, False)
+
+
+def route_templates(app: Starlette) -> set[str]:
+    """Every route path of the app, for checking a rules file against it."""
+    templates: set[str] = set()
+
+    def walk(routes: Any, prefix: str) -> None:
+        for route in routes:
+            path = getattr(route, "path", None)
+            sub = getattr(route, "routes", None)
+            if sub is not None and path is not None:
+                walk(sub, prefix + path)
+            elif path is not None:
+                templates.add(prefix + path)
+
+    walk(app.routes, "")
+    return templates
