@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from contextlib import ExitStack
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from .context import Afnemer, use_afnemer, use_gebruiker
+from .context import Afnemer, _afnemer, _gebruiker, _inbound_trace
 from .delivery_base import RecordingError
 from .model import IDENTIFICATOR_MAX
 from .rules import RuleMatch, Rules, find_objects
@@ -95,17 +94,23 @@ def run_gebruiker_hook(hook: Callable[[Any], Any] | None, arg: Any) -> str | Non
 class RequestScope:
     """One request's verwerkingen state, entered by the middleware and closed by it.
 
-    `enter(...)` attaches the inbound trace context (only when no local span is active, so an
-    application's own OpenTelemetry server span stays the parent), sets the afnemer and the
+    `enter(...)` makes the inbound trace context the parent of top-level actions (and the
+    current OpenTelemetry context when the app has no span of its own), sets the afnemer and the
     gebruiker; `open_rule_action()` starts the rule's action; `finish_rule(...)` adds its
     persons; `close()` ends everything in reverse order — ending the action records it, which
-    may raise RecordingError.
+    may raise RecordingError. `suspend()`/`resume()` take the context off and put it back, for
+    a WSGI body iterated after the app returned (nothing leaks between requests even when a
+    server or test client never closes the body).
     """
 
-    __slots__ = ("_stack", "rule_match", "actie", "query", "request_json", "rule_opened")
+    __slots__ = ("_values", "_tokens", "_otel", "_action_cm", "rule_match", "actie", "query",
+                 "request_json", "rule_opened")
 
     def __init__(self) -> None:
-        self._stack = ExitStack()
+        self._values: list[tuple[Any, Any]] = []  # (contextvar, value) of this request
+        self._tokens: list[tuple[Any, Any]] = []  # (contextvar or None for otel, token) while active
+        self._otel: Any = None
+        self._action_cm: Any = None
         self.rule_match: RuleMatch | None = None
         self.actie: Any = None
         self.query: Mapping[str, list[str]] | None = None
@@ -118,25 +123,49 @@ class RequestScope:
         afnemer: Afnemer | None,
         gebruiker: str | None,
     ) -> None:
-        carrier: dict[str, str] = {}
+        carrier: dict[str, str] | None = None
         for name, value in headers.items() if isinstance(headers, Mapping) else headers:
-            key = (name.decode("latin-1") if isinstance(name, bytes) else name).lower()
-            if key in ("traceparent", "tracestate"):
+            key = name.decode("latin-1") if isinstance(name, bytes) else name.lower()
+            if key == "traceparent" or key == "tracestate":
+                carrier = carrier or {}
                 carrier[key] = value.decode("latin-1") if isinstance(value, bytes) else value
-        if carrier and not trace.get_current_span().get_span_context().is_valid:
+        if carrier:
             ctx = _W3C.extract(carrier)
-            if trace.get_current_span(ctx).get_span_context().is_valid:
-                token = otel_context.attach(ctx)
-                self._stack.callback(otel_context.detach, token)
+            inbound = trace.get_current_span(ctx).get_span_context()
+            if inbound.is_valid:
+                self._values.append((_inbound_trace, inbound))
+                if not trace.get_current_span().get_span_context().is_valid:
+                    self._otel = ctx
         if afnemer is not None:
-            self._stack.enter_context(use_afnemer(afnemer))
+            self._values.append((_afnemer, afnemer))
         if gebruiker is not None:
-            self._stack.enter_context(use_gebruiker(gebruiker))
+            self._values.append((_gebruiker, gebruiker))
+        self.resume()
 
     def enter_gebruiker(self, gebruiker: str | None) -> None:
         """For frameworks whose user is known only inside their own request handling (Flask)."""
         if gebruiker is not None:
-            self._stack.enter_context(use_gebruiker(gebruiker))
+            self._values.append((_gebruiker, gebruiker))
+            self._tokens.append((_gebruiker, _gebruiker.set(gebruiker)))
+
+    def resume(self) -> None:
+        if self._tokens:
+            return
+        tokens = [(var, var.set(value)) for var, value in self._values]
+        if self._otel is not None:
+            tokens.append((None, otel_context.attach(self._otel)))
+        self._tokens = tokens
+
+    def suspend(self) -> None:
+        tokens, self._tokens = self._tokens, []
+        for var, token in reversed(tokens):
+            try:
+                if var is None:
+                    otel_context.detach(token)
+                else:
+                    var.reset(token)
+            except (ValueError, RuntimeError):  # another context, or already undone: nothing to do
+                pass
 
     def open_rule_action(self) -> None:
         """Start the matched rule's action; everything the handler does runs inside it."""
@@ -145,7 +174,9 @@ class RequestScope:
         from .capture import verwerkingsactie  # late: capture imports the pipeline
 
         self.rule_opened = True
-        self.actie = self._stack.enter_context(verwerkingsactie(**self.rule_match.rule.actie))
+        cm = verwerkingsactie(**self.rule_match.rule.actie)
+        self.actie = cm.__enter__()
+        self._action_cm = cm
 
     def finish_rule(self, status: int, response_body: bytes | None) -> None:
         """Add the rule's persons once the handler is done; only a successful response counts."""
@@ -166,10 +197,19 @@ class RequestScope:
 
     def close(self, exc: BaseException | None = None) -> None:
         """End the request's context; raises RecordingError when the action cannot be recorded."""
-        if exc is None:
-            self._stack.close()
-        else:
-            self._stack.__exit__(type(exc), exc, exc.__traceback__)
+        error: BaseException | None = None
+        cm, self._action_cm = self._action_cm, None
+        if cm is not None:
+            try:
+                if exc is None:
+                    cm.__exit__(None, None, None)
+                else:
+                    cm.__exit__(type(exc), exc, exc.__traceback__)
+            except BaseException as err:  # noqa: BLE001 - re-raised once the context is reset
+                error = err
+        self.suspend()
+        if error is not None:
+            raise error
 
 
 def match_rule(rules: Rules | None, method: str, path: str) -> RuleMatch | None:

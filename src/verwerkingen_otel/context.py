@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Callable, Iterator, TypeVar
 
 from opentelemetry import context as otel_context
+from opentelemetry.trace import SpanContext
 
 from .model import Vertrouwelijkheid
 
@@ -22,9 +23,11 @@ __all__ = [
     "Afnemer",
     "current_afnemer",
     "current_gebruiker",
+    "current_inbound_trace",
     "run_in_context",
     "use_afnemer",
     "use_gebruiker",
+    "use_inbound_trace",
 ]
 
 T = TypeVar("T")
@@ -50,6 +53,9 @@ _afnemer: contextvars.ContextVar[Afnemer | None] = contextvars.ContextVar(
 )
 _gebruiker: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "verwerkingen_gebruiker", default=None
+)
+_inbound_trace: contextvars.ContextVar[SpanContext | None] = contextvars.ContextVar(
+    "verwerkingen_inbound_trace", default=None
 )
 
 
@@ -94,6 +100,25 @@ def use_gebruiker(gebruiker: str | None) -> Iterator[None]:
         yield
     finally:
         _gebruiker.reset(token)
+
+
+def current_inbound_trace() -> SpanContext | None:
+    """The caller's W3C trace context (`traceparent`) of the request being handled, if any.
+
+    A top-level action parents to it, so the caller's action and ours share one trace
+    (Logboek: the processing that caused this one, also across services).
+    """
+    return _inbound_trace.get()
+
+
+@contextmanager
+def use_inbound_trace(span_context: SpanContext | None) -> Iterator[None]:
+    """Make `span_context` (remote, valid) the parent of top-level actions inside the block."""
+    token = _inbound_trace.set(span_context)
+    try:
+        yield
+    finally:
+        _inbound_trace.reset(token)
 
 
 def run_in_context(fn: Callable[..., T]) -> Callable[..., T]:

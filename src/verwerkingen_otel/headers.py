@@ -93,61 +93,77 @@ def afnemer_from_headers(
     ambiguous and dropped.
     """
     try:
-        return _parse(headers)
+        return _validate(_collect(headers))
     except Exception:  # noqa: BLE001 - never fail a request over a header; say nothing of values
         logger.warning("inbound verwerkingen headers ignored: unexpected error while parsing")
         return None
 
 
-def _parse(headers: Iterable[tuple[str | bytes, str | bytes]] | Mapping[str, str] | None) -> Afnemer | None:
-    if headers is None:
-        return None
-    pairs = headers.items() if isinstance(headers, Mapping) else headers
+def afnemer_from_environ(environ: Mapping[str, Any]) -> Afnemer | None:
+    """The caller's Afnemer from a WSGI environ (headers live there as HTTP_*)."""
     raw: dict[str, str | None] = {}
+    for environ_key, key in _ENVIRON_KEYS:
+        value = environ.get(environ_key)
+        if value is not None:
+            raw[key] = _text(value).strip()
+    if not raw:
+        return None
+    try:
+        return _validate(raw)
+    except Exception:  # noqa: BLE001
+        logger.warning("inbound verwerkingen headers ignored: unexpected error while parsing")
+        return None
+
+
+_BY_BYTES = {key.encode(): key for key in _INBOUND}
+_ENVIRON_KEYS = tuple(("HTTP_" + key.upper(), key) for key in _INBOUND)
+
+
+def _collect(headers: Iterable[tuple[str | bytes, str | bytes]] | Mapping[str, str] | None) -> dict[str, str | None]:
+    """The VNG headers among `headers`, by lowercase name; None marks conflicting duplicates."""
+    raw: dict[str, str | None] = {}
+    if headers is None:
+        return raw
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
     for name, value in pairs:
-        key = _text(name).strip().lower()
-        if key not in _INBOUND:
+        if isinstance(name, bytes):  # ASGI: names are lowercase bytes already
+            key = _BY_BYTES.get(name) or _BY_BYTES.get(name.strip().lower())
+        else:
+            key = name.strip().lower()
+        if key is None or key not in _INBOUND:
             continue
         text = _text(value).strip()
         if key in raw and raw[key] != text:
             raw[key] = None  # conflicting duplicates: dropped below
             continue
         raw[key] = text
+    return raw
+
+
+def _validate(raw: dict[str, str | None]) -> Afnemer | None:
     if not raw:
         return None
     values: dict[str, Any] = {}
     for key, text in raw.items():
         field, cap, check = _INBOUND[key]
-        header = _CANONICAL[key]
         if text is None:
-            logger.warning("inbound header %s dropped: sent more than once with different values", header)
+            logger.warning("inbound header %s dropped: sent more than once with different values", _CANONICAL[key])
             continue
         if text == "":
             continue
         if len(text) > cap:
-            logger.warning("inbound header %s dropped: longer than %d characters", header, cap)
+            logger.warning("inbound header %s dropped: longer than %d characters", _CANONICAL[key], cap)
             continue
         if not _PRINTABLE.match(text):
-            logger.warning("inbound header %s dropped: must be printable ASCII", header)
+            logger.warning("inbound header %s dropped: must be printable ASCII", _CANONICAL[key])
             continue
         try:
             values[field] = check(text)
         except InvalidValue as exc:
-            logger.warning("inbound header %s dropped: %s", header, exc.reason)
+            logger.warning("inbound header %s dropped: %s", _CANONICAL[key], exc.reason)
     if not values:
         return None
     return Afnemer(**values)
-
-
-def afnemer_from_environ(environ: Mapping[str, Any]) -> Afnemer | None:
-    """The caller's Afnemer from a WSGI environ (headers live there as HTTP_*)."""
-    pairs = []
-    for key in ("HTTP_OIN", "HTTP_VERWERKINGSACTIVITEITID", "HTTP_VERWERKINGSACTIVITEITURL",
-                "HTTP_VERWERKINGID", "HTTP_VERTROUWELIJKHEID", "HTTP_BEWAARTERMIJN"):
-        value = environ.get(key)
-        if value is not None:
-            pairs.append((key[5:], value))
-    return afnemer_from_headers(pairs) if pairs else None
 
 
 class VerwerkingValues(Protocol):

@@ -5,7 +5,7 @@
 
 Inside a verwerkingsactie each request gets the six headers (NOTES §4; OIN from the `oin`
 setting) and, unless one is already there (e.g. from opentelemetry-instrumentation-httpx), a
-W3C `traceparent` for the current span, so the provider's action joins the same trace.
+W3C `traceparent` for the current action's span, so the provider's action joins its trace.
 Outside an action nothing is added. Headers are set, never appended, so instrumenting twice or
 combining both ways never sends a header twice.
 
@@ -24,9 +24,9 @@ from typing import Any
 
 import httpx
 import wrapt
-from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from .capture import current_actie
 from .propagation import current_outbound_headers
 
 __all__ = ["UNTRACED", "add_headers", "instrument", "instrument_client", "is_instrumented", "uninstrument"]
@@ -46,11 +46,13 @@ def add_headers(request: httpx.Request) -> None:
         return
     for name, value in headers.items():
         request.headers[name] = value
-    if "traceparent" not in request.headers and trace.get_current_span().get_span_context().is_valid:
-        carrier: dict[str, str] = {}
-        _W3C.inject(carrier)
-        for name, value in carrier.items():
-            request.headers[name] = value
+    if "traceparent" not in request.headers:
+        actie = current_actie()
+        if actie is not None:  # the action's own span: the provider's action joins its trace
+            carrier: dict[str, str] = {}
+            _W3C.inject(carrier, context=actie.span_context())
+            for name, value in carrier.items():
+                request.headers[name] = value
 
 
 def _send_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -12,6 +12,8 @@ propagator's business: pair it with `tracecontext`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from opentelemetry import context as otel_context
 from opentelemetry.propagators.textmap import (
     CarrierT,
@@ -29,11 +31,11 @@ __all__ = ["VerwerkingenPropagator", "current_outbound_headers"]
 
 
 def current_outbound_headers() -> dict[str, str]:
-    """The six headers for the current verwerkingsactie; empty outside one."""
-    from .capture import current_actie
+    """The six headers for the current verwerkingsactie (or `verwerking(...)` block); empty outside."""
+    from .capture import current_actie, current_verwerking
     from .pipeline import current_pipeline
 
-    actie = current_actie()
+    actie: Any = current_actie() or current_verwerking()
     if actie is None:
         return {}
     pipeline = current_pipeline()

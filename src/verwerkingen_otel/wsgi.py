@@ -3,8 +3,9 @@
     app.wsgi_app = VerwerkingenWSGIMiddleware(app.wsgi_app, exclude=["/health"])
 
 Per request: inbound `traceparent` and the six VNG headers → afnemer context; the `gebruiker`
-hook (given the environ) run failsafe; a route rule's action around the app. The context stays
-set while the response body is iterated (streaming), and is reset when the server closes it.
+hook (given the environ) run failsafe; a route rule's action around the app. The context is set
+while the app runs and again for each body chunk the server pulls (streaming), and taken off in
+between, so nothing leaks into the next request even if a body is never closed.
 
 Fail-closed: a RecordingError before the first body chunk is written becomes a 503
 application/problem+json (WSGI lets the status change until then, through `exc_info`). A rule's
@@ -122,6 +123,7 @@ class _Response:
         return [body]
 
     def stream(self, result: Iterable[bytes]) -> Iterable[bytes]:
+        self.request.suspend()  # back on for each chunk the server pulls
         return _ClosingIterator(self, result)
 
     def fail(self, exc: BaseException) -> Iterable[bytes]:
@@ -156,6 +158,8 @@ class _ClosingIterator:
             if self._failed:
                 return self._failed.pop()
             raise StopIteration
+        request = self._response.request
+        request.resume()
         try:
             chunk = next(self._iter)
         except StopIteration:
@@ -167,6 +171,8 @@ class _ClosingIterator:
             self._close_result()
             self._failed = list(self._response.fail(exc))
             return self._failed.pop() if self._failed else b""
+        finally:
+            request.suspend()
         if chunk:
             self._response.written = True
         return chunk
@@ -180,7 +186,9 @@ class _ClosingIterator:
         if self._closed:
             return
         self._closed = True
+        request = self._response.request
+        request.resume()  # a generator's cleanup runs in the request's context too
         try:
             self._close_result()
         finally:
-            self._response.request.close()
+            request.close()

@@ -101,7 +101,7 @@ def test_invalid_headers_dropped_request_still_served(verwerkingen: Any, caplog:
     assert "999995017" not in caplog.text
 
 
-def test_openapi_di_and_validation_unchanged() -> None:
+def test_openapi_di_and_validation_unchanged(verwerkingen: Any) -> None:
     plain = FastAPI()
 
     def paging(limit: int = Query(10, ge=1, le=100)) -> int:

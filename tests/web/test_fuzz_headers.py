@@ -22,7 +22,7 @@ values = st.one_of(
     st.sampled_from(["normaal", "Vertrouwelijk", "opgeheven", "P10Y", "10", "0", "9999", "P", "PT", "http://x", "https://a.example/" + "b" * 2100]),
 )
 header_sets = st.lists(st.tuples(names, values), max_size=6)
-FUZZ = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
 def check_recorded(verwerkingen: Any, actie_naam: str) -> None:
