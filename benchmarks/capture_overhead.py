@@ -1,0 +1,112 @@
+"""Per-call cost of capture, side by side in one run.
+
+Measures (1) a function decorated with @verwerkingsactie recording one action with one object
+through the synchronous in-memory delivery, (2) the same function undecorated, and (3) one bare
+OpenTelemetry SDK span carrying the same attributes (an always-on provider, no processor), and
+prints the ratios. Target: decorated overhead (1 - 2) <= 1.5 x the bare span (3).
+
+    .venv/bin/python benchmarks/capture_overhead.py [--calls N] [--rounds R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import time
+from typing import Callable
+
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+from opentelemetry.trace import Status, StatusCode
+
+import verwerkingen_otel as vo
+from verwerkingen_otel.attributes import VERWERKTE_OBJECTEN, verwerkingsactie_attributes
+from verwerkingen_otel.model import parse_verwerkingsactie
+
+BSN = "999993653"  # an official test BSN
+
+
+def lookup(bsn: str) -> str:
+    return bsn[:3]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=7)
+    options = parser.parse_args()
+
+    pipeline = vo.configure(delivery="sync", exporters=["memory"], systeem="benchmark", strict=False)
+    memory = pipeline.exporter("memory")
+    assert memory is not None
+
+    decorated = vo.verwerkingsactie(
+        actie_naam="Raadplegen persoon",
+        verwerkingsactiviteit_id="5f0bef4c-f66f-4311-84a5-19e8bf359eaf",
+        handeling_naam="Opvragen",
+        objecten=[vo.persoon("bsn", betrokkenheid="Aanvrager", soorten_gegevens=["Naam", "Adres"])],
+    )(lookup)
+
+    decorated(BSN)
+    recorded = parse_verwerkingsactie(memory.bodies[-1])
+    attributes = verwerkingsactie_attributes(recorded)
+    objects = attributes.pop(VERWERKTE_OBJECTEN)
+    memory.clear()
+
+    provider = TracerProvider(
+        sampler=ALWAYS_ON,
+        span_limits=SpanLimits(max_span_attributes=SpanLimits.UNSET, max_span_attribute_length=SpanLimits.UNSET),
+        shutdown_on_exit=False,
+    )
+    tracer = provider.get_tracer("benchmark")
+    ok = Status(StatusCode.OK)
+
+    def bare_span() -> None:
+        span = tracer.start_span("Raadplegen persoon", attributes=attributes)
+        span.set_attribute(VERWERKTE_OBJECTEN, objects)
+        span.set_status(ok)
+        span.end()
+
+    def run_decorated() -> None:
+        decorated(BSN)
+
+    def run_plain() -> None:
+        lookup(BSN)
+
+    cases: dict[str, Callable[[], None]] = {
+        "undecorated": run_plain,
+        "bare span": bare_span,
+        "decorated": run_decorated,
+    }
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(options.rounds):
+        for name, fn in cases.items():
+            samples[name].append(_per_call(fn, options.calls))
+            memory.clear()
+
+    per_call = {name: statistics.median(values) for name, values in samples.items()}
+    overhead = per_call["decorated"] - per_call["undecorated"]
+    for name, seconds in per_call.items():
+        print(f"{name:>12}: {seconds * 1e6:8.2f} µs/call")
+    print(f"{'overhead':>12}: {overhead * 1e6:8.2f} µs/call (decorated - undecorated)")
+    ratio = overhead / per_call["bare span"]
+    print(f"ratio overhead / bare span: {ratio:.2f}x (target <= 1.50x)")
+    print(f"ratio decorated / undecorated: {per_call['decorated'] / per_call['undecorated']:.1f}x")
+    vo.shutdown()
+
+
+def _per_call(fn: Callable[[], None], calls: int) -> float:
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        return (time.perf_counter() - start) / calls
+    finally:
+        gc.enable()
+
+
+if __name__ == "__main__":
+    main()
