@@ -149,7 +149,7 @@ class RequestScope:
             self._tokens.append((_gebruiker, _gebruiker.set(gebruiker)))
 
     def resume(self) -> None:
-        if self._tokens:
+        if self._tokens or not self._values and self._otel is None:
             return
         tokens = [(var, var.set(value)) for var, value in self._values]
         if self._otel is not None:
@@ -157,6 +157,8 @@ class RequestScope:
         self._tokens = tokens
 
     def suspend(self) -> None:
+        if not self._tokens:
+            return
         tokens, self._tokens = self._tokens, []
         for var, token in reversed(tokens):
             try:

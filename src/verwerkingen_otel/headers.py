@@ -140,9 +140,26 @@ def _collect(headers: Iterable[tuple[str | bytes, str | bytes]] | Mapping[str, s
     return raw
 
 
+_cache: dict[tuple[tuple[str, str | None], ...], Afnemer] = {}
+_CACHE_MAX = 512  # callers repeat their OIN and activity; verwerkingIds vary, so keep it small
+
+
 def _validate(raw: dict[str, str | None]) -> Afnemer | None:
     if not raw:
         return None
+    key = tuple(raw.items())
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    afnemer, all_valid = _check(raw)
+    if all_valid and afnemer is not None:  # only clean results: a dropped value warns every time
+        if len(_cache) >= _CACHE_MAX:
+            _cache.clear()
+        _cache[key] = afnemer
+    return afnemer
+
+
+def _check(raw: dict[str, str | None]) -> tuple[Afnemer | None, bool]:
     values: dict[str, Any] = {}
     for key, text in raw.items():
         field, cap, check = _INBOUND[key]
@@ -161,9 +178,10 @@ def _validate(raw: dict[str, str | None]) -> Afnemer | None:
             values[field] = check(text)
         except InvalidValue as exc:
             logger.warning("inbound header %s dropped: %s", _CANONICAL[key], exc.reason)
+    all_valid = len(values) == len(raw)
     if not values:
-        return None
-    return Afnemer(**values)
+        return None, all_valid
+    return Afnemer(**values), all_valid
 
 
 class VerwerkingValues(Protocol):
