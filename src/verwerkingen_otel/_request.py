@@ -176,9 +176,14 @@ class RequestScope:
         from .capture import verwerkingsactie  # late: capture imports the pipeline
 
         self.rule_opened = True
-        cm = verwerkingsactie(**self.rule_match.rule.actie)
+        rule = self.rule_match.rule
+        cm = verwerkingsactie(**rule.actie)
         self.actie = cm.__enter__()
         self._action_cm = cm
+        span = getattr(self.actie, "span", None)
+        if span is not None:  # which route and rule made this action (the dedicated span only)
+            span.set_attribute("http.route", rule.route)
+            span.set_attribute("verwerkingen.rule", rule.name)
 
     def finish_rule(self, status: int, response_body: bytes | None) -> None:
         """Add the rule's persons once the handler is done; only a successful response counts."""

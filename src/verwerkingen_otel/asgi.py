@@ -24,7 +24,7 @@ from urllib.parse import parse_qs
 
 from ._request import RequestScope, is_excluded, match_rule, problem_503, recording_error_in, run_gebruiker_hook
 from .headers import afnemer_from_headers
-from .rules import Rules, load_path, parse_json
+from .rules import Rules, load_path, parse_json, starlette_routes
 
 __all__ = ["VerwerkingenMiddleware"]
 
@@ -52,6 +52,13 @@ class VerwerkingenMiddleware:
         self.exclude = tuple(exclude)
         self.gebruiker = gebruiker
         self.rules = load_path(rules) if not isinstance(rules, Rules) else rules
+        self._routes_checked = False  # a one-time start-up check, not request state
+
+    def _check_routes(self, scope: Scope) -> None:
+        self._routes_checked = True
+        templates = starlette_routes(scope.get("app"))
+        if templates is not None and self.rules is not None:
+            self.rules.warn_unknown_routes(templates)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or is_excluded(scope.get("path", ""), self.exclude):
@@ -60,6 +67,8 @@ class VerwerkingenMiddleware:
         request = RequestScope()
         headers = scope.get("headers") or []
         request.enter(headers, afnemer_from_headers(headers), run_gebruiker_hook(self.gebruiker, scope))
+        if self.rules is not None and not self._routes_checked:
+            self._check_routes(scope)
         request.rule_match = match_rule(self.rules, scope.get("method", "GET"), _route_path(scope))
         if request.rule_match is not None:
             request.query = parse_qs(scope.get("query_string", b"").decode("latin-1"))

@@ -1,7 +1,8 @@
 """FastAPI (and Starlette) glue: `instrument_app(app, gebruiker=...)`.
 
-Adds the ASGI middleware with a `gebruiker` hook that gets a `starlette.requests.Request`
-(e.g. `lambda request: request.user.identity` behind Starlette's AuthenticationMiddleware).
+Adds the ASGI middleware as the innermost user middleware, with a `gebruiker` hook that gets a
+`starlette.requests.Request` (e.g. `lambda request: request.user.identity` with Starlette's
+AuthenticationMiddleware, added before or after this call).
 Path operations are not touched: a `@verwerkingsactie` under `@app.get(...)` keeps FastAPI's
 dependency injection, validation and OpenAPI schema, since the decorator keeps the signature.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 
 from .asgi import Scope, VerwerkingenMiddleware
@@ -41,11 +43,17 @@ def instrument_app(
         def hook(scope: Scope) -> Any:
             return user_hook(Request(scope))
 
-    app.add_middleware(
-        VerwerkingenMiddleware,
-        exclude=exclude,
-        gebruiker=hook,
-        rules=load_path(rules) if not isinstance(rules, Rules) else rules,
+    if app.middleware_stack is not None:
+        raise RuntimeError("instrument_app(app) must be called before the app starts serving")
+    # Innermost user middleware: inside Starlette's error handling (so the 503 answer works) and
+    # inside e.g. AuthenticationMiddleware (so the gebruiker hook sees request.user).
+    app.user_middleware.append(
+        Middleware(
+            VerwerkingenMiddleware,
+            exclude=exclude,
+            gebruiker=hook,
+            rules=load_path(rules) if not isinstance(rules, Rules) else rules,
+        )
     )
     setattr(app, _MARK, True)
     return app
@@ -56,20 +64,3 @@ def uninstrument_app(app: Starlette) -> None:
     app.user_middleware = [m for m in app.user_middleware if m.cls is not VerwerkingenMiddleware]
     app.middleware_stack = None
     setattr(app, _MARK, False)
-
-
-def route_templates(app: Starlette) -> set[str]:
-    """Every route path of the app, for checking a rules file against it."""
-    templates: set[str] = set()
-
-    def walk(routes: Any, prefix: str) -> None:
-        for route in routes:
-            path = getattr(route, "path", None)
-            sub = getattr(route, "routes", None)
-            if sub is not None and path is not None:
-                walk(sub, prefix + path)
-            elif path is not None:
-                templates.add(prefix + path)
-
-    walk(app.routes, "")
-    return templates

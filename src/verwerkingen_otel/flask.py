@@ -22,6 +22,7 @@ from .wsgi import SCOPE_KEY, VerwerkingenWSGIMiddleware
 __all__ = ["Verwerkingen"]
 
 EXTENSION_KEY = "verwerkingen"
+ROUTES_CHECKED_KEY = "verwerkingen.routes_checked"
 
 
 class Verwerkingen:
@@ -59,6 +60,10 @@ class Verwerkingen:
         scope.enter_gebruiker(run_gebruiker_hook(self.gebruiker, request))
         if self.rules is None or not len(self.rules) or request.url_rule is None:
             return
+        app = flask.current_app
+        if not app.extensions.get(ROUTES_CHECKED_KEY):
+            app.extensions[ROUTES_CHECKED_KEY] = True  # first request: every route is registered
+            self.rules.warn_unknown_routes({r.rule for r in app.url_map.iter_rules()})
         scope.rule_match = self.rules.for_route(request.method, request.url_rule.rule, request.view_args or {})
         if scope.rule_match is None:
             return

@@ -8,7 +8,8 @@ supported library that is installed:
 
 - Flask: every `Flask(...)` created afterwards gets the `Verwerkingen` extension;
 - Starlette/FastAPI: every app builds its middleware stack with our ASGI middleware as its
-  outermost user middleware (inside Starlette's error handling, so the 503 answer works);
+  innermost user middleware (inside Starlette's error handling, so the 503 answer works, and
+  inside authentication, so the gebruiker hook sees the user);
 - httpx: every Client and AsyncClient sends the six headers and `traceparent`.
 
 It uses the current pipeline or configures one from the environment (`VERWERKINGEN_*`), and
@@ -142,7 +143,7 @@ class VerwerkingenInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         def build(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
             stack = getattr(instance, "user_middleware", None)
             if isinstance(stack, list) and not any(m.cls is VerwerkingenMiddleware for m in stack):
-                stack.insert(0, Middleware(VerwerkingenMiddleware, **options))
+                stack.append(Middleware(VerwerkingenMiddleware, **options))  # innermost, see fastapi.py
             return wrapped(*args, **kwargs)
 
         self._patch(Starlette, "build_middleware_stack", build)

@@ -172,6 +172,34 @@ class Rules:
         known = {canonical_route(t) for t in templates}
         return [r.name for r in self.rules if r.route not in known]
 
+    def warn_unknown_routes(self, templates: set[str]) -> None:
+        """Once the app's routes are known (first request): say which rules can never match."""
+        for name in self.check_routes(templates):
+            rule = next(r for r in self.rules if r.name == name)
+            logger.warning("rules file %s, rule %r: key 'route': the app has no route %s", self.source, name, rule.route)
+
+
+def starlette_routes(app: Any) -> set[str] | None:
+    """Every route path of a Starlette/FastAPI app (mounts walked), or None for other apps."""
+    routes = getattr(app, "routes", None)
+    if routes is None:
+        return None
+    templates: set[str] = set()
+
+    def walk(routes: Any, prefix: str) -> None:
+        for route in routes:
+            path = getattr(route, "path", None)
+            sub = getattr(route, "routes", None)
+            if path is None:
+                continue
+            if sub is not None:
+                walk(sub, prefix + path)
+            else:
+                templates.add(prefix + path)
+
+    walk(routes, "")
+    return templates
+
 
 def load_rules(path: str | os.PathLike[str]) -> Rules:
     """Read and check a rules file; RulesError names file, rule and key of the first mistake."""
