@@ -195,6 +195,11 @@ class Settings:
     def error(self, name: str, reason: str) -> ConfigurationError:
         return ConfigurationError(self.source(name), reason)
 
+    def missing(self, name: str, because_of: str, reason: str) -> ConfigurationError:
+        """An error about unset `name`, spelled the way the caller spelled `because_of`."""
+        spelled = name if self.sources.get(because_of) == because_of else _BY_NAME[name].env
+        return ConfigurationError(spelled, reason)
+
 
 assert {s.name for s in _SETTINGS} == {f.name for f in fields(Settings)} - {"sources"}
 
@@ -238,11 +243,11 @@ def _check_together(s: Settings) -> None:
     if (s.client_id is None) != (s.secret is None):
         missing = "secret" if s.secret is None else "client_id"
         present = "client_id" if missing == "secret" else "secret"
-        raise s.error(missing, f"is required when {s.source(present)} is set")
+        raise s.missing(missing, present, f"is required when {s.source(present)} is set")
     if s.token is not None and s.client_id is not None:
         raise s.error("token", f"cannot be combined with {s.source('client_id')}: use one or the other")
     if "api" in s.exporters and s.api_url is None:
-        raise s.error("api_url", f"is required by the api exporter ({s.source('exporters')})")
+        raise s.missing("api_url", "exporters", f"is required by the api exporter ({s.source('exporters')})")
 
 
 def _warn_unknown_env(environ: Mapping[str, str]) -> None:

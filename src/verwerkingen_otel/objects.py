@@ -133,7 +133,7 @@ def _many(value: object) -> Iterable[object]:
 
 
 def _callable_name(fn: Callable[..., Any]) -> str:
-    return getattr(fn, "__qualname__", None) or type(fn).__name__
+    return getattr(fn, "__name__", None) or type(fn).__name__
 
 
 class Placement:

@@ -15,9 +15,13 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if key.startswith("VERWERKINGEN_") and not key.startswith("VERWERKINGEN_TEST_"):
             monkeypatch.delenv(key)
     previous = pipeline.install(None)
+    registries = dict(pipeline._EXPORTERS), dict(pipeline._DELIVERIES)
     try:
         yield
     finally:
+        for registry, saved in zip((pipeline._EXPORTERS, pipeline._DELIVERIES), registries):
+            registry.clear()
+            registry.update(saved)
         left = pipeline.install(previous)
         if left is not None and left is not previous:
             left.shutdown()

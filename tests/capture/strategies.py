@@ -66,7 +66,7 @@ def afnemers(draw: st.DrawFn) -> tuple[str | None, str | None]:
         return "OIN", draw(oins)
     if kind == "BSN":
         return "BSN", draw(st.from_regex(r"\A[0-9]{9}\Z"))
-    return draw(names), draw(identificators)
+    return draw(names.filter(lambda n: n.upper() not in ("OIN", "BSN"))), draw(identificators)
 
 
 @st.composite
