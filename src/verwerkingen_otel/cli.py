@@ -1,0 +1,72 @@
+"""`verwerkingen-otel` command line: one small `add_<name>_parser(subparsers)` per subcommand.
+
+Subcommands import their implementation lazily, so `verwerkingen-otel --help` works without
+optional extras installed. To add one: write `add_x_parser`, set `func` with `set_defaults`,
+and append it to `SUBCOMMANDS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, Sequence
+
+from . import __version__
+
+
+def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "serve", help="run the verwerkingenlog server (Bewerking + Inzage API)",
+        description="Run the VNG Verwerkingenlogging API server (base path /api/v1).",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    p.add_argument("--database", default="./verwerkingenlog.db", metavar="URL",
+                   help="postgresql://user@host/db, sqlite:///path, or a file path (default ./verwerkingenlog.db)")
+    p.add_argument("--clients", metavar="FILE", help="clients TOML file ([clients.<id>] secret, scopes)")
+    p.add_argument("--dev", action="store_true",
+                   help="development mode: add a throwaway client with every scope and print its credentials")
+    p.add_argument("--base-url", metavar="URL",
+                   help="externally visible base URL incl. /api/v1 (default: from each request)")
+    p.add_argument("--page-size", type=int, default=100, help="results per page (default 100)")
+    p.add_argument("--inzage-verwerkingsactiviteit-id", metavar="UUID",
+                   help="verwerkingsactiviteitId under which Inzage calls are logged")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from .server.run import serve
+    except ImportError as e:  # pragma: no cover - depends on installed extras
+        print(f"verwerkingen-otel serve needs the server extra: pip install 'verwerkingen-otel[server]' ({e})",
+              file=sys.stderr)
+        return 2
+    return serve(args)
+
+
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_serve_parser]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="verwerkingen-otel", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in SUBCOMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    return int(func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

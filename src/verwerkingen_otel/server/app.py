@@ -1,0 +1,115 @@
+"""The Starlette application: `create_app(settings)`, usable as an ASGI app factory.
+
+    uvicorn --factory verwerkingen_otel.server.app:create_app   # settings from VERWERKINGEN_SERVER_*
+
+Every response carries `API-version`; every error is problem+json; the access log names
+method, path and status only (never query strings, bodies or tokens), with digit runs that
+could be a BSN redacted.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import bewerking, inzage
+from .auth import Authenticator
+from .errors import API_VERSION, ApiError, api_error_response, problem
+from .settings import BASE_PATH, Settings
+from .state import ServerState
+from .storage import Storage
+
+log = logging.getLogger("verwerkingen_otel.server")
+access_log = logging.getLogger("verwerkingen_otel.server.access")
+_DIGITS = re.compile(r"\d{6,}")
+_VERSION_HEADER = (b"api-version", API_VERSION.encode())
+
+
+class ApiVersionAndAccessLog:
+    """Pure ASGI middleware: adds `API-version` and writes one redacted access-log line."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_with_header(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                if not any(k.lower() == b"api-version" for k, _ in headers):
+                    headers.append(_VERSION_HEADER)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_header)
+        finally:
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info("%s %s %d %.1fms", scope.get("method"), _DIGITS.sub("…", scope.get("path", "")),
+                                status, (time.perf_counter() - start) * 1000)
+
+
+async def _api_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return api_error_response(exc)
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    detail = {404: "Deze URL bestaat niet.", 405: "Deze methode is hier niet toegestaan."}
+    return problem(exc.status_code, codes.get(exc.status_code, "error"),
+                   detail.get(exc.status_code, str(exc.detail) or "Fout."),
+                   headers=dict(exc.headers or {}))
+
+
+async def _server_error(_request: Request, exc: Exception) -> Response:
+    # The type only: messages of database errors may quote values.
+    log.error("internal error: %s", type(exc).__name__)
+    return problem(500, "server_error", "Er ging iets mis in de server.")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the app; creates the schema on first use of the database."""
+    settings = settings if settings is not None else Settings.from_env()
+    storage = Storage(settings.database_url)
+    storage.create_schema()
+    state = ServerState(settings, storage, Authenticator(settings.clients))
+
+    routes = [
+        Mount(BASE_PATH, routes=[
+            Route("/verwerkingsacties", bewerking.collection, methods=["GET", "POST", "PATCH"]),
+            Route("/verwerkingsacties/{actieId}", bewerking.item, methods=["GET", "PUT", "DELETE"]),
+            Route("/verwerkte-objecten", inzage.list_objecten, methods=["GET"]),
+            Route("/verwerkte-objecten/{verwerktObjectId}", inzage.read_object, methods=["GET"]),
+        ]),
+    ]
+
+    async def lifespan(_app: Starlette) -> Any:
+        yield
+        storage.dispose()
+
+    app = Starlette(
+        routes=routes,
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _server_error},
+        lifespan=lifespan,
+    )
+    app.add_middleware(ApiVersionAndAccessLog)
+    app.state.verwerkingenlog = state
+    return app

@@ -1,0 +1,129 @@
+"""The Inzage API (`/verwerkte-objecten`): what a citizen may see, and logging each look.
+
+Only the asked person's objects are shown, never `vertrouwelijk` actions, and never the
+fields citizens are not meant to read. [R] Reading the log is a processing too: each
+successful call is recorded as a verwerkingsactie of the server's own before it is answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timezone
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..model import InvalidValue, Vertrouwelijkheid, check_duration, check_oin, check_uri, check_uuid, \
+    format_tijdstip
+from .auth import Principal
+from .bewerking import NORMAAL, OPGEHEVEN, VERTROUWELIJK, forbidden, json_response
+from .errors import ApiError, validation_error
+from .pagination import page_body, parse_page
+from .params import Query, person_filter
+from .representation import inzage_json
+from .state import ServerState, state_of
+from .storage import NewActie, PersonFilter, StoredObject
+
+log = logging.getLogger("verwerkingen_otel.server")
+
+
+def visible_levels(principal: Principal) -> frozenset[str]:
+    """`vertrouwelijk` never; `opgeheven` only with read:confidential."""
+    if principal.has("read:confidential"):
+        return frozenset({NORMAAL, OPGEHEVEN})
+    return frozenset({NORMAAL})
+
+
+def _require_read(principal: Principal) -> None:
+    if not principal.has_any("read"):
+        raise forbidden("Voor inzage is read:normal of read:confidential nodig.")
+
+
+async def list_objecten(request: Request) -> Response:
+    state = state_of(request)
+    principal = state.principal(request)
+    q = Query(request)
+    flt = person_filter(q, dates_required=True)
+    page = parse_page(q.all("page"), state.settings.page_size, q.errors)
+    if q.errors or flt is None:
+        raise validation_error(q.errors)
+    _require_read(principal)
+    flt = PersonFilter(**{**flt.__dict__, "vertrouwelijkheid": visible_levels(principal)})
+    count, rows = await state.db(state.storage.list_objecten, flt, page.offset, page.size)
+    base = state.base_url(request)
+    body = page_body(request, base, "/verwerkte-objecten", page, count,
+                     [inzage_json(o, a, base) for o, a in rows])
+    await log_inzage(state, request, principal, (flt.objecttype, flt.soort_object_id, flt.object_id))
+    return json_response(body)
+
+
+async def read_object(request: Request) -> Response:
+    state = state_of(request)
+    principal = state.principal(request)
+    _require_read(principal)
+    try:
+        object_id = check_uuid(request.path_params["verwerktObjectId"])
+    except InvalidValue:
+        object_id = None
+    found = None if object_id is None else await state.db(state.storage.get_object, object_id)
+    if found is None or found[1].vertrouwelijkheid not in visible_levels(principal):
+        raise ApiError(404, "not_found", "Dit verwerkte object bestaat niet of is niet zichtbaar.")
+    obj, actie = found
+    person = obj.person()
+    shown = actie.__class__(**{**actie.__dict__, "objecten": tuple(o for o in actie.objecten if o.person() == person)})
+    body = inzage_json(obj, shown, state.base_url(request))
+    await log_inzage(state, request, principal, person)
+    return json_response(body)
+
+
+def _header(request: Request, name: str, check: object) -> str | None:
+    """§4: a header value from outside is dropped with a warning when invalid, never an error."""
+    raw = request.headers.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return check(raw.strip())  # type: ignore[operator]
+    except InvalidValue:
+        log.warning("ignored invalid %s header on an Inzage call", name)
+        return None
+
+
+def _bewaartermijn(value: str) -> str:
+    if value.isascii() and value.isdigit():
+        return f"P{int(value)}Y"
+    return check_duration(value)
+
+
+async def log_inzage(state: ServerState, request: Request, principal: Principal,
+                     person: tuple[str, str, str]) -> None:
+    """Record this Inzage call as a verwerkingsactie; if that fails, the call fails."""
+    level = _header(request, "Vertrouwelijkheid", Vertrouwelijkheid.parse)
+    velden: dict[str, str] = {
+        "actieNaam": "Inzage verwerkingenlog",
+        "handelingNaam": "Inzage",
+        "verwerkingNaam": "Inzage in verwerkingen",
+        "verwerkingId": str(uuid.uuid4()),
+        "systeem": state.settings.systeem,
+    }
+    if state.settings.inzage_verwerkingsactiviteit_id:
+        velden["verwerkingsactiviteitId"] = state.settings.inzage_verwerkingsactiviteit_id
+    optional = {
+        "bewaartermijn": _header(request, "Bewaartermijn", _bewaartermijn),
+        "afnemerId": _header(request, "OIN", check_oin),
+        "verwerkingsactiviteitIdAfnemer": _header(request, "VerwerkingsactiviteitId", check_uuid),
+        "verwerkingsactiviteitUrlAfnemer": _header(request, "VerwerkingsactiviteitUrl", check_uri),
+        "verwerkingIdAfnemer": _header(request, "VerwerkingId", check_uuid),
+    }
+    velden.update({k: v for k, v in optional.items() if v is not None})
+    if "afnemerId" in velden:
+        velden["soortAfnemerId"] = "OIN"
+    now = datetime.now(timezone.utc)
+    new = NewActie(
+        client_id=principal.client_id,
+        # a new action is never created `opgeheven`
+        vertrouwelijkheid=VERTROUWELIJK if level is Vertrouwelijkheid.VERTROUWELIJK else NORMAAL,
+        tijdstip=format_tijdstip(now), tijdstip_instant=now, velden=velden,
+        objecten=(StoredObject(str(uuid.uuid4()), *person),),
+    )
+    await state.db(state.storage.create, new, None)

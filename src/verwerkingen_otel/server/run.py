@@ -1,0 +1,108 @@
+"""`verwerkingen-otel serve`: validate options (fail fast, naming the option), then uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import jwt
+
+from .auth import load_clients
+from .errors import ConfigError
+from .settings import (
+    ENV_BASE_URL, ENV_CLIENTS, ENV_DATABASE, ENV_DEV_CLIENT, ENV_INZAGE_ACTIVITEIT, ENV_PAGE_SIZE,
+    Settings, check_base_url, database_url, dev_client,
+)
+
+
+def settings_from_args(args: argparse.Namespace) -> tuple[Settings, str | None]:
+    """Settings from CLI options, plus the dev client's `id:secret` when --dev."""
+    clients = {}
+    if args.clients:
+        clients.update(load_clients(Path(args.clients), option="--clients"))
+    elif not args.dev:
+        raise ConfigError("--clients: a clients file is required (or use --dev for a throwaway client)")
+    dev = None
+    if args.dev:
+        client = dev_client()
+        clients[client.client_id] = client
+        dev = f"{client.client_id}:{client.secret}"
+    if args.page_size < 1:
+        raise ConfigError("--page-size must be a positive integer")
+    if not 0 < args.port < 65536:
+        raise ConfigError("--port must be between 1 and 65535")
+    if args.workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    activiteit = args.inzage_verwerkingsactiviteit_id
+    if activiteit is not None:
+        from ..model import InvalidValue, check_uuid
+        try:
+            activiteit = check_uuid(activiteit)
+        except InvalidValue:
+            raise ConfigError("--inzage-verwerkingsactiviteit-id must be a UUID") from None
+    kwargs = {} if activiteit is None else {"inzage_verwerkingsactiviteit_id": activiteit}
+    settings = Settings(
+        database_url=database_url(args.database, option="--database"),
+        clients=clients, base_url=check_base_url(args.base_url, option="--base-url"),
+        page_size=args.page_size, **kwargs,
+    )
+    return settings, dev
+
+
+def _print_dev_credentials(dev: str, host: str, port: int) -> None:
+    client_id, _, secret = dev.partition(":")
+    token = jwt.encode({"client_id": client_id, "iat": int(time.time())}, secret, algorithm="HS256")
+    print(
+        "verwerkingen-otel serve --dev: throwaway client with every scope (development only)\n"
+        f"  VERWERKINGEN_API_URL=http://{host}:{port}/api/v1\n"
+        f"  VERWERKINGEN_CLIENT_ID={client_id}\n"
+        f"  VERWERKINGEN_SECRET={secret}\n"
+        f"  Authorization: Bearer {token}",
+        flush=True,
+    )
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+    from .storage import SchemaTooNew
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings, dev = settings_from_args(args)
+        app = create_app(settings)  # creates the schema once, before any worker starts
+    except ConfigError as e:
+        print(f"verwerkingen-otel serve: {e}", file=sys.stderr)
+        return 2
+    except SchemaTooNew as e:
+        print(f"verwerkingen-otel serve: --database: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # connection refused, bad credentials, unwritable file ...
+        print(f"verwerkingen-otel serve: --database: cannot open the database ({type(e).__name__}: "
+              f"{str(e).splitlines()[0] if str(e) else ''})", file=sys.stderr)
+        return 2
+    if dev:
+        _print_dev_credentials(dev, args.host, args.port)
+    common = dict(host=args.host, port=args.port, access_log=False, log_level=args.log_level,
+                  server_header=False, log_config=None)
+    if args.workers == 1:
+        uvicorn.run(app, **common)
+        return 0
+    # Several workers need an import string; settings travel through the environment.
+    app.state.verwerkingenlog.storage.dispose()
+    os.environ[ENV_DATABASE] = settings.database_url
+    if args.clients:
+        os.environ[ENV_CLIENTS] = str(Path(args.clients).resolve())
+    if dev:
+        os.environ[ENV_DEV_CLIENT] = dev
+    if settings.base_url:
+        os.environ[ENV_BASE_URL] = settings.base_url
+    os.environ[ENV_PAGE_SIZE] = str(settings.page_size)
+    os.environ[ENV_INZAGE_ACTIVITEIT] = settings.inzage_verwerkingsactiviteit_id or ""
+    uvicorn.run("verwerkingen_otel.server.app:create_app", factory=True, workers=args.workers, **common)
+    return 0

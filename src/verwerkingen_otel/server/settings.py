@@ -1,0 +1,125 @@
+"""Server settings: one immutable object built from the CLI, the environment or code.
+
+Kept apart from the app so that `create_app` can be used as an ASGI factory by any server
+(gunicorn, hypercorn, several uvicorn workers) with settings read from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from .auth import ALL_SCOPES, Client, load_clients
+from .errors import ConfigError
+
+API_VERSION = "0.9.0"
+BASE_PATH = "/api/v1"
+DEFAULT_DATABASE = "./verwerkingenlog.db"
+MAX_BODY_BYTES = 1024 * 1024
+# The server's own verwerkingsactiviteit for logging Inzage calls (a setting; this default
+# is a fixed uuid so that every deployment's Inzage logs can be found without configuration).
+DEFAULT_INZAGE_ACTIVITEIT = "6c2b1f5e-4b3f-4d7e-9b1a-0e3a1c2d4f5a"
+
+ENV_DATABASE = "VERWERKINGEN_SERVER_DATABASE"
+ENV_CLIENTS = "VERWERKINGEN_SERVER_CLIENTS"
+ENV_BASE_URL = "VERWERKINGEN_SERVER_BASE_URL"
+ENV_PAGE_SIZE = "VERWERKINGEN_SERVER_PAGE_SIZE"
+ENV_INZAGE_ACTIVITEIT = "VERWERKINGEN_SERVER_INZAGE_ACTIVITEIT_ID"
+ENV_DEV_CLIENT = "VERWERKINGEN_SERVER_DEV_CLIENT"  # "client_id:secret", set by `serve --dev`
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app needs; `database_url` is already a SQLAlchemy URL."""
+
+    database_url: str
+    clients: Mapping[str, Client] = field(default_factory=dict)
+    base_url: str | None = None  # externally visible `{scheme}://{host}[:port]/api/v1`
+    page_size: int = 100
+    max_body_bytes: int = MAX_BODY_BYTES
+    inzage_verwerkingsactiviteit_id: str | None = DEFAULT_INZAGE_ACTIVITEIT
+    systeem: str = "verwerkingen-otel server"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings for the ASGI factory (`uvicorn --factory ...:create_app`)."""
+        env = os.environ if env is None else env
+        clients: dict[str, Client] = {}
+        if env.get(ENV_CLIENTS):
+            clients.update(load_clients(Path(env[ENV_CLIENTS]), option=ENV_CLIENTS))
+        if env.get(ENV_DEV_CLIENT):
+            client_id, _, secret = env[ENV_DEV_CLIENT].partition(":")
+            clients[client_id] = Client(client_id, secret, ALL_SCOPES)
+        page_size = env.get(ENV_PAGE_SIZE, "100")
+        if not page_size.isdigit() or int(page_size) < 1:
+            raise ConfigError(f"{ENV_PAGE_SIZE} must be a positive integer")
+        return cls(
+            database_url=database_url(env.get(ENV_DATABASE) or DEFAULT_DATABASE, option=ENV_DATABASE),
+            clients=clients,
+            base_url=check_base_url(env.get(ENV_BASE_URL), option=ENV_BASE_URL),
+            page_size=int(page_size),
+            inzage_verwerkingsactiviteit_id=env.get(ENV_INZAGE_ACTIVITEIT, DEFAULT_INZAGE_ACTIVITEIT) or None,
+        )
+
+
+def database_url(value: str, *, option: str = "--database") -> str:
+    """Translate a user's database URL or bare path into a SQLAlchemy URL.
+
+    `postgresql://` and `postgres://` use psycopg 3; `sqlite:///path` and bare paths a file.
+    """
+    value = value.strip()
+    if not value:
+        raise ConfigError(f"{option}: empty database URL")
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if value.startswith(prefix):
+            rest = value[len(prefix):]
+            if not rest or rest.startswith("/") and len(rest) == 1:
+                raise ConfigError(f"{option}: {prefix} URL names no server or database")
+            return "postgresql+psycopg://" + rest
+    if value.startswith("sqlite://"):
+        if value in ("sqlite://", "sqlite:///", "sqlite:///:memory:"):
+            raise ConfigError(f"{option}: an in-memory SQLite database cannot be shared; give a file")
+        if not value.startswith("sqlite:///"):
+            raise ConfigError(f"{option}: SQLite URLs look like sqlite:///path/to/file.db")
+        path = value[len("sqlite:///"):]
+        return "sqlite:///" + _checked_sqlite_path(path, option)
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value):
+        raise ConfigError(
+            f"{option}: unsupported database URL scheme {value.split('://')[0]!r} "
+            "(use postgresql://... or sqlite:///path or a file path)"
+        )
+    return "sqlite:///" + _checked_sqlite_path(value, option)
+
+
+def _checked_sqlite_path(path: str, option: str) -> str:
+    p = Path(path).expanduser()
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise ConfigError(f"{option}: directory {str(parent)!r} does not exist")
+    if p.exists() and p.is_dir():
+        raise ConfigError(f"{option}: {path!r} is a directory, not a database file")
+    return str(p)
+
+
+def check_base_url(value: str | None, *, option: str = "--base-url") -> str | None:
+    """The externally visible base URL, without trailing slash, or None to use the request's."""
+    if not value:
+        return None
+    if not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+        raise ConfigError(f"{option}: expected http(s)://host[:port]/path, got {value!r}")
+    return value.rstrip("/")
+
+
+def dev_client() -> Client:
+    """A throwaway client with every scope, for `serve --dev`."""
+    return Client("dev-" + secrets.token_hex(4), secrets.token_urlsafe(32), ALL_SCOPES)
+
+
+__all__ = [
+    "API_VERSION", "BASE_PATH", "ConfigError", "Settings", "database_url", "check_base_url",
+    "dev_client",
+]

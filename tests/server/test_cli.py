@@ -1,0 +1,122 @@
+"""`verwerkingen-otel serve`: fail-fast option errors, database URL forms, dev mode, --help."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.server.conftest import actie_body
+from tests.support.logserver import LogServer, mint_token, write_clients_file
+from verwerkingen_otel.server.errors import ConfigError
+from verwerkingen_otel.server.settings import database_url
+
+SECRET = "a-secret-that-is-long-enough-0123456789abcdef"
+
+
+def run_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "verwerkingen_otel.cli", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_help_lists_serve():
+    r = run_cli("--help")
+    assert r.returncode == 0 and "serve" in r.stdout
+    r = run_cli("serve", "--help")
+    assert r.returncode == 0 and "--database" in r.stdout and "--clients" in r.stdout
+    assert run_cli().returncode == 2
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "--clients: file"),
+    ("not toml [", "--clients: "),
+    ("[clients.a]\nscopes = []\n", "--clients: client 'a' needs a non-empty string `secret`"),
+    ('[clients.a]\nsecret = "s"\nscopes = ["read:everything"]\n', "--clients: client 'a': unknown scopes"),
+    ('[clients.a]\nsecret = "s"\nscopes = "read:normal"\n', "--clients: client 'a': `scopes` must be a list"),
+    ("", "--clients: "),
+])
+def test_bad_clients_file_fails_fast(tmp_path, content, message):
+    path = tmp_path / "clients.toml"
+    if content is not None:
+        path.write_text(content)
+    r = run_cli("serve", "--database", str(tmp_path / "x.db"), "--clients", str(path))
+    assert r.returncode == 2
+    assert message in r.stderr
+    assert not (tmp_path / "x.db").exists()  # failed before touching the database
+
+
+@pytest.mark.parametrize("url, message", [
+    ("ftp://host/db", "--database: unsupported database URL scheme 'ftp'"),
+    ("sqlite://", "--database: an in-memory SQLite database"),
+    ("/no/such/dir/log.db", "--database: directory '/no/such/dir' does not exist"),
+    ("postgresql://postgres@127.0.0.1:1/none", "--database: cannot open the database"),
+])
+def test_bad_database_fails_fast(tmp_path, url, message):
+    clients = write_clients_file(tmp_path / "c.toml", {"a": (SECRET, ["read:normal"])})
+    r = run_cli("serve", "--database", url, "--clients", str(clients), "--port", "1")
+    assert r.returncode == 2
+    assert message in r.stderr
+    assert SECRET not in r.stderr
+
+
+def test_missing_clients_without_dev_fails(tmp_path):
+    r = run_cli("serve", "--database", str(tmp_path / "x.db"))
+    assert r.returncode == 2 and "--clients" in r.stderr
+
+
+def test_database_url_forms(tmp_path):
+    assert database_url("postgresql://u@h:5/db") == "postgresql+psycopg://u@h:5/db"
+    assert database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert database_url(f"sqlite:///{tmp_path}/a.db") == f"sqlite:///{tmp_path}/a.db"
+    assert database_url(str(tmp_path / "b.db")) == f"sqlite:///{tmp_path}/b.db"
+    assert database_url("log.db") == "sqlite:///log.db"
+    with pytest.raises(ConfigError, match="--database"):
+        database_url(str(tmp_path))  # a directory
+
+
+def test_bare_path_database_and_restart(tmp_path):
+    clients = write_clients_file(tmp_path / "c.toml", {"a": (SECRET, ["read:normal"])})
+    with LogServer(str(tmp_path / "bare.db"), clients) as srv:
+        headers = {"Authorization": "Bearer " + mint_token("a", SECRET)}
+        r = httpx.post(f"{srv.api_url}/verwerkingsacties", json=actie_body(), headers=headers)
+        assert r.status_code == 201
+        srv.restart()
+        got = httpx.get(r.headers["Location"], headers=headers)
+        assert got.status_code == 200 and got.json() == r.json()
+    assert (tmp_path / "bare.db").exists()
+
+
+def test_dev_mode_prints_working_credentials(tmp_path):
+    srv = LogServer(f"sqlite:///{tmp_path}/dev.db", dev=True, log_path=tmp_path / "dev.log")
+    srv.start()
+    try:
+        deadline = time.monotonic() + 10
+        while "Authorization: Bearer" not in srv.log_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        out = srv.log_text()
+        client_id = re.search(r"VERWERKINGEN_CLIENT_ID=(\S+)", out).group(1)
+        secret = re.search(r"VERWERKINGEN_SECRET=(\S+)", out).group(1)
+        token = re.search(r"Authorization: Bearer (\S+)", out).group(1)
+        assert f"VERWERKINGEN_API_URL={srv.api_url}" in out
+        body = actie_body(vertrouwelijkheid="vertrouwelijk")
+        for auth in (token, mint_token(client_id, secret)):
+            r = httpx.post(f"{srv.api_url}/verwerkingsacties", json=body, headers={"Authorization": f"Bearer {auth}"})
+            assert r.status_code == 201  # every scope, confidential included
+        r = httpx.post(f"{srv.api_url}/verwerkingsacties", json=body,
+                       headers={"Authorization": "Bearer " + mint_token(client_id, "guess")})
+        assert r.status_code == 401
+    finally:
+        srv.stop()
+
+
+def test_base_url_setting(tmp_path):
+    clients = write_clients_file(tmp_path / "c.toml", {"a": (SECRET, [])})
+    with LogServer(str(tmp_path / "b.db"), clients,
+                   extra_args=["--base-url", "https://log.example.nl/api/v1/"]) as srv:
+        r = httpx.post(f"{srv.api_url}/verwerkingsacties", json=actie_body(),
+                       headers={"Authorization": "Bearer " + mint_token("a", SECRET)})
+        assert r.headers["Location"] == f"https://log.example.nl/api/v1/verwerkingsacties/{r.json()['actieId']}"
