@@ -73,7 +73,14 @@ def test_bad_rules_file_fails_at_start(verwerkingen: Any, instrumentor: Verwerki
         instrumentor.instrument(rules=str(bad))
 
 
-def run_example(env_extra: dict[str, str]) -> tuple[subprocess.Popen[str], int]:
+EXAMPLES = {
+    "flask": lambda port: [sys.executable, str(ROOT / "examples" / "rules_flask" / "app.py")],
+    "fastapi": lambda port: [sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT / "examples" / "rules_fastapi"),
+                             "--port", str(port), "--log-level", "warning", "app:app"],
+}
+
+
+def run_example(kind: str, env_extra: dict[str, str]) -> tuple[subprocess.Popen[str], int]:
     port = free_port()
     env = dict(
         os.environ,
@@ -83,20 +90,20 @@ def run_example(env_extra: dict[str, str]) -> tuple[subprocess.Popen[str], int]:
         OTEL_TRACES_EXPORTER="none",
         OTEL_METRICS_EXPORTER="none",
         OTEL_LOGS_EXPORTER="none",
-        OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="",
         PYTHONUNBUFFERED="1",
         **env_extra,
     )
     bin_dir = Path(sys.executable).parent
     proc = subprocess.Popen(
-        [str(bin_dir / "opentelemetry-instrument"), sys.executable, str(EXAMPLE / "app.py")],
+        [str(bin_dir / "opentelemetry-instrument"), *EXAMPLES[kind](port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     return proc, port
 
 
-def test_unmodified_example_under_opentelemetry_instrument() -> None:
-    proc, port = run_example({"VERWERKINGEN_RULES": str(EXAMPLE / "rules.toml")})
+@pytest.mark.parametrize("kind", sorted(EXAMPLES))
+def test_unmodified_example_under_opentelemetry_instrument(kind: str) -> None:
+    proc, port = run_example(kind, {"VERWERKINGEN_RULES": str(ROOT / "examples" / f"rules_{kind}" / "rules.toml")})
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -106,6 +113,7 @@ def test_unmodified_example_under_opentelemetry_instrument() -> None:
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline or proc.poll() is not None:
+                    proc.kill()
                     raise AssertionError(f"example did not start: {proc.communicate(timeout=5)}") from None
                 time.sleep(0.1)
         headers = {"OIN": OIN, "Vertrouwelijkheid": "vertrouwelijk"}
@@ -132,7 +140,7 @@ def test_unmodified_example_under_opentelemetry_instrument() -> None:
 def test_bad_rules_file_stops_opentelemetry_instrument(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[[rules]]\nname = "x"\nmethod = "GET"\nroute = "/p"\nactie_naam = "A"\n')
-    proc, _ = run_example({"VERWERKINGEN_RULES": str(bad)})
+    proc, _ = run_example("flask", {"VERWERKINGEN_RULES": str(bad)})
     out, err = proc.communicate(timeout=30)
     assert proc.returncode != 0
     assert "bad.toml, rule 'x': key 'verwerkingsactiviteit_id': is required" in err
