@@ -53,11 +53,13 @@ def recording_error_in(exc: BaseException) -> RecordingError | None:
     """The RecordingError behind `exc`, also inside an ExceptionGroup (anyio task groups)."""
     if isinstance(exc, RecordingError):
         return exc
-    if isinstance(exc, BaseExceptionGroup):
-        for inner in exc.exceptions:
-            found = recording_error_in(inner)
-            if found is not None:
-                return found
+    inner = getattr(exc, "exceptions", None)  # BaseExceptionGroup, or its backport on 3.10
+    if isinstance(inner, (list, tuple)):
+        for sub in inner:
+            if isinstance(sub, BaseException):
+                found = recording_error_in(sub)
+                if found is not None:
+                    return found
     return None
 
 

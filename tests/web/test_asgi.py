@@ -242,3 +242,38 @@ def test_hook_rejects_non_identificator(verwerkingen: Any, caplog: pytest.LogCap
         client.get("/sync/999993653")
     assert "gebruiker" not in verwerkingen.assert_one(actie_naam="Sync")
     assert "gebruiker hook returned no identificator" in caplog.text
+
+
+@pytest.mark.verwerkingen(exporters=["memory", "console"], console_file="/dev/full")
+def test_fail_closed_after_streaming_started_aborts_the_response(verwerkingen: Any) -> None:
+    app = FastAPI()
+
+    @app.get("/stream/{bsn}")
+    async def stream(bsn: str) -> StreamingResponse:
+        async def body() -> Any:
+            yield b"begin\n"
+            with verwerkingsactie(actie_naam="Laat", verwerkingsactiviteit_id=ACT) as actie:
+                actie.add_object(bsn)
+                line = f"{bsn}\n".encode()
+            yield line  # never reached: recording failed
+
+        return StreamingResponse(body(), media_type="text/plain")
+
+    instrument_app(app)
+    received = b""
+    with uvicorn_server(app) as base:
+        with pytest.raises(httpx.RemoteProtocolError):
+            with httpx.stream("GET", base + "/stream/999993653") as response:
+                assert response.status_code == 200
+                for chunk in response.iter_bytes():
+                    received += chunk
+    assert b"999993653" not in received
+
+
+def test_exception_group_is_unwrapped() -> None:
+    from verwerkingen_otel._request import recording_error_in
+    from verwerkingen_otel.delivery_base import RecordingError
+
+    error = RecordingError("outbox unavailable")
+    assert recording_error_in(BaseExceptionGroup("task group", [ValueError(), ExceptionGroup("inner", [error])])) is error
+    assert recording_error_in(ValueError()) is None
