@@ -168,3 +168,17 @@ def test_env(tmp_path: Path) -> None:
     assert len(rules_from_env({"VERWERKINGEN_RULES": str(path)})) == 3  # type: ignore[arg-type]
     with pytest.raises(RulesError, match="VERWERKINGEN_RULES file .*missing.toml: not found"):
         rules_from_env({"VERWERKINGEN_RULES": str(tmp_path / "missing.toml")})
+
+
+def test_check_rules_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from verwerkingen_otel.cli import main
+
+    good = write(tmp_path, GOOD)
+    assert main(["check-rules", str(good)]) == 0
+    out = capsys.readouterr().out
+    assert f"{good}: 3 rule(s) OK" in out
+    assert "  GET /personen/{bsn} -> 'Raadplegen persoon' (path bsn)" in out
+    bad = tmp_path / "bad.toml"
+    bad.write_text(RULE_HEAD)
+    assert main(["check-rules", str(bad)]) == 1
+    assert capsys.readouterr().err == f"error: rules file {bad}, rule 'r': key 'objecten': is required: at least one [[rules.objecten]] saying where persons come from\n"
