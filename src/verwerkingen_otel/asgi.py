@@ -26,7 +26,10 @@ from ._request import RequestScope, is_excluded, match_rule, problem_503, record
 from .headers import afnemer_from_headers
 from .rules import Rules, load_path, parse_json, starlette_routes
 
-__all__ = ["VerwerkingenMiddleware"]
+__all__ = ["SCOPE_KEY", "VerwerkingenMiddleware"]
+
+SCOPE_KEY = "verwerkingen_otel.handled"
+"""Set in the scope of a request this middleware handles, so a nested instance passes it on."""
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -61,10 +64,11 @@ class VerwerkingenMiddleware:
             self.rules.warn_unknown_routes(templates)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_excluded(scope.get("path", ""), self.exclude):
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or SCOPE_KEY in scope or is_excluded(scope.get("path", ""), self.exclude):
+            await self.app(scope, receive, send)  # also: a mounted app of ours inside ours
             return
         request = RequestScope()
+        scope[SCOPE_KEY] = True
         headers = scope.get("headers") or []
         request.enter(headers, afnemer_from_headers(headers), run_gebruiker_hook(self.gebruiker, scope))
         if self.rules is not None and not self._routes_checked:

@@ -15,14 +15,16 @@ supported library that is installed:
 It uses the current pipeline or configures one from the environment (`VERWERKINGEN_*`), and
 loads the rules file named by the `rules` setting (`VERWERKINGEN_RULES`), checked at once:
 a mistake stops start-up with a message naming the file, the rule and the key.
-`instrument(exclude=[...], gebruiker=hook)` passes those on; `uninstrument()` undoes the
-patches (apps already built keep their middleware).
+`instrument(exclude=[...], gebruiker=hook)` passes those on (without `exclude`, the comma list
+in OTEL_PYTHON_VERWERKINGEN_EXCLUDED_URLS); `uninstrument()` undoes the patches (apps already
+built keep their middleware).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import sys
 from typing import Any, Collection
 
@@ -35,6 +37,9 @@ from .rules import Rules, RulesError, load_path
 __all__ = ["VerwerkingenInstrumentor"]
 
 logger = logging.getLogger("verwerkingen_otel.instrumentor")
+
+EXCLUDE_ENV = "OTEL_PYTHON_VERWERKINGEN_EXCLUDED_URLS"
+"""Comma list of excluded paths (`/health,/static/*`) when `instrument()` gets no `exclude`."""
 
 
 def _installed(module: str) -> bool:
@@ -67,7 +72,10 @@ class VerwerkingenInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 # opentelemetry-instrument would log and carry on unrecorded: stop instead.
                 raise SystemExit(f"verwerkingen-otel: {exc}") from None
             raise
-        options = {"exclude": tuple(kwargs.get("exclude", ())), "gebruiker": kwargs.get("gebruiker"), "rules": rules}
+        exclude = kwargs.get("exclude")
+        if exclude is None:
+            exclude = [p.strip() for p in os.environ.get(EXCLUDE_ENV, "").split(",") if p.strip()]
+        options = {"exclude": tuple(exclude), "gebruiker": kwargs.get("gebruiker"), "rules": rules}
         if _installed("flask"):
             self._instrument_flask(options)
         if _installed("starlette"):

@@ -55,8 +55,8 @@ class VerwerkingenWSGIMiddleware:
         self.rules_in_app = rules_in_app
 
     def __call__(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if is_excluded(environ.get("PATH_INFO", ""), self.exclude):
-            return self.app(environ, start_response)
+        if SCOPE_KEY in environ or is_excluded(environ.get("PATH_INFO", ""), self.exclude):
+            return self.app(environ, start_response)  # also: an app of ours mounted inside ours
         request = RequestScope()
         request.enter(_trace_headers(environ), afnemer_from_environ(environ), run_gebruiker_hook(self.gebruiker, environ))
         environ[SCOPE_KEY] = request

@@ -277,3 +277,15 @@ def test_exception_group_is_unwrapped() -> None:
     error = RecordingError("outbox unavailable")
     assert recording_error_in(BaseExceptionGroup("task group", [ValueError(), ExceptionGroup("inner", [error])])) is error
     assert recording_error_in(ValueError()) is None
+
+
+def test_mounted_app_of_ours_inside_ours_records_once(verwerkingen: Any) -> None:
+    calls: list[str] = []
+    outer = FastAPI()
+    outer.mount("/v1", make_app(gebruiker=lambda request: calls.append("inner") or "binnen"))
+    instrument_app(outer, gebruiker=lambda request: calls.append("outer") or "buiten")
+    with TestClient(outer) as client:
+        assert client.get("/v1/sync/999993653", headers={"OIN": OIN}).status_code == 200
+    actie = verwerkingen.assert_one(actie_naam="Sync")
+    assert (actie["afnemerId"], actie["gebruiker"]) == (OIN, "buiten")
+    assert calls == ["outer"]  # the inner middleware passed the request on untouched
