@@ -15,6 +15,10 @@ never becomes a processing of its own:
 
     client.post(url, json=body, extensions={UNTRACED: True})
 
+OpenTelemetry's `suppress_instrumentation()` (opentelemetry.instrumentation.utils) is honoured
+as well; a worker that runs inside it is also skipped by every other OpenTelemetry
+instrumentation (opentelemetry-instrumentation-httpx creates no span for it).
+
 Sync and async clients share one implementation: the headers are added before `send` starts.
 """
 
@@ -24,6 +28,8 @@ from typing import Any
 
 import httpx
 import wrapt
+from opentelemetry import context as otel_context
+from opentelemetry.context import _SUPPRESS_HTTP_INSTRUMENTATION_KEY, _SUPPRESS_INSTRUMENTATION_KEY
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from .capture import current_actie
@@ -42,7 +48,7 @@ def add_headers(request: httpx.Request) -> None:
     if request.extensions.get(UNTRACED):
         return
     headers = current_outbound_headers()
-    if not headers:
+    if not headers or _suppressed():
         return
     for name, value in headers.items():
         request.headers[name] = value
@@ -53,6 +59,15 @@ def add_headers(request: httpx.Request) -> None:
             _W3C.inject(carrier, context=actie.span_context())
             for name, value in carrier.items():
                 request.headers[name] = value
+
+
+def _suppressed() -> bool:
+    """OpenTelemetry's own "leave this alone" (`suppress_instrumentation()`) is honoured too."""
+    return bool(
+        otel_context.get_value(_SUPPRESS_INSTRUMENTATION_KEY)
+        or otel_context.get_value(_SUPPRESS_HTTP_INSTRUMENTATION_KEY)
+        or otel_context.get_value("suppress_instrumentation")
+    )
 
 
 def _send_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
