@@ -44,6 +44,17 @@ def make_app(**options: Any) -> Flask:
 
         return Response(body(), mimetype="text/plain")
 
+    @app.get("/stream-first/<bsn>")
+    def stream_first(bsn: str) -> Response:
+        @stream_with_context
+        def body() -> Any:
+            with verwerkingsactie(actie_naam="Stream eerst", verwerkingsactiviteit_id=ACT) as actie:
+                actie.add_object(bsn)
+                line = f"{bsn}\n".encode()
+            yield line
+
+        return Response(body(), mimetype="text/plain")
+
     @app.get("/health")
     def health() -> dict[str, str]:
         return {"status": "ok"}
@@ -96,7 +107,7 @@ def test_fail_closed_503(verwerkingen: Any) -> None:
 
 
 @pytest.mark.verwerkingen(exporters=["memory", "console"], console_file="/dev/full")
-def test_fail_closed_streaming_before_data_is_503_after_data_aborts(verwerkingen: Any) -> None:
+def test_fail_closed_after_streaming_started_aborts(verwerkingen: Any) -> None:
     # The action in this generator ends after "begin" went out: the status cannot change any
     # more, so the response is cut off and the BSN line never leaves.
     with werkzeug_server(make_app()) as base:
@@ -104,6 +115,15 @@ def test_fail_closed_streaming_before_data_is_503_after_data_aborts(verwerkingen
             with httpx.stream("GET", base + "/stream/999993653") as response:
                 assert response.status_code == 200
                 b"".join(response.iter_bytes())
+
+
+@pytest.mark.verwerkingen(exporters=["memory", "console"], console_file="/dev/full")
+def test_fail_closed_streaming_before_the_first_chunk_is_503(verwerkingen: Any) -> None:
+    with werkzeug_server(make_app()) as base:
+        response = httpx.get(base + "/stream-first/999993653")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "999993653" not in response.text
 
 
 def test_plain_wsgi_fail_closed_before_start(verwerkingen: Any) -> None:
