@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -119,18 +119,8 @@ class RequestScope:
         self.request_json: Any = None
         self.rule_opened = False
 
-    def enter(
-        self,
-        headers: Iterable[tuple[Any, Any]] | Mapping[str, str],
-        afnemer: Afnemer | None,
-        gebruiker: str | None,
-    ) -> None:
-        carrier: dict[str, str] | None = None
-        for name, value in headers.items() if isinstance(headers, Mapping) else headers:
-            key = name.decode("latin-1") if isinstance(name, bytes) else name.lower()
-            if key == "traceparent" or key == "tracestate":
-                carrier = carrier or {}
-                carrier[key] = value.decode("latin-1") if isinstance(value, bytes) else value
+    def enter(self, carrier: Mapping[str, str] | None, afnemer: Afnemer | None, gebruiker: str | None) -> None:
+        """`carrier`: the inbound `traceparent` (and `tracestate`), read whatever OTEL_PROPAGATORS says."""
         if carrier:
             ctx = _W3C.extract(carrier)
             inbound = trace.get_current_span(ctx).get_span_context()

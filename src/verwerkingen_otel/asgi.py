@@ -23,7 +23,7 @@ from typing import Any, Awaitable, Callable, MutableMapping, Sequence
 from urllib.parse import parse_qs
 
 from ._request import RequestScope, is_excluded, match_rule, problem_503, recording_error_in, run_gebruiker_hook
-from .headers import afnemer_from_headers
+from .headers import scan_asgi_headers
 from .rules import Rules, load_path, parse_json, starlette_routes
 
 __all__ = ["SCOPE_KEY", "VerwerkingenMiddleware"]
@@ -69,11 +69,12 @@ class VerwerkingenMiddleware:
             return
         request = RequestScope()
         scope[SCOPE_KEY] = True
-        headers = scope.get("headers") or []
-        request.enter(headers, afnemer_from_headers(headers), run_gebruiker_hook(self.gebruiker, scope))
-        if self.rules is not None and not self._routes_checked:
-            self._check_routes(scope)
-        request.rule_match = match_rule(self.rules, scope.get("method", "GET"), _route_path(scope))
+        afnemer, carrier = scan_asgi_headers(scope.get("headers") or ())
+        request.enter(carrier, afnemer, run_gebruiker_hook(self.gebruiker, scope) if self.gebruiker else None)
+        if self.rules is not None:
+            if not self._routes_checked:
+                self._check_routes(scope)
+            request.rule_match = match_rule(self.rules, scope.get("method", "GET"), _route_path(scope))
         if request.rule_match is not None:
             request.query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
             if request.rule_match.rule.needs_request_body:

@@ -36,13 +36,6 @@ def instrument_app(
     """Add the verwerkingen middleware to a FastAPI/Starlette app, once; returns the app."""
     if getattr(app, _MARK, False):
         return app
-    hook: Callable[[Scope], Any] | None = None
-    if gebruiker is not None:
-        user_hook = gebruiker
-
-        def hook(scope: Scope) -> Any:
-            return user_hook(Request(scope))
-
     if app.middleware_stack is not None:
         raise RuntimeError("instrument_app(app) must be called before the app starts serving")
     # Innermost user middleware: inside Starlette's error handling (so the 503 answer works) and
@@ -51,12 +44,23 @@ def instrument_app(
         Middleware(
             VerwerkingenMiddleware,
             exclude=exclude,
-            gebruiker=hook,
+            gebruiker=request_hook(gebruiker),
             rules=load_path(rules) if not isinstance(rules, Rules) else rules,
         )
     )
     setattr(app, _MARK, True)
     return app
+
+
+def request_hook(gebruiker: Callable[[Request], str | None] | None) -> Callable[[Scope], Any] | None:
+    """Adapt a hook that takes a Starlette Request to the ASGI middleware's scope hook."""
+    if gebruiker is None:
+        return None
+
+    def hook(scope: Scope) -> Any:
+        return gebruiker(Request(scope))
+
+    return hook
 
 
 def uninstrument_app(app: Starlette) -> None:

@@ -25,6 +25,7 @@ from .model import (
 
 __all__ = [
     "HEADER_NAMES",
+    "scan_asgi_headers",
     "VerwerkingValues",
     "afnemer_from_environ",
     "afnemer_from_headers",
@@ -116,6 +117,28 @@ def afnemer_from_environ(environ: Mapping[str, Any]) -> Afnemer | None:
 
 
 _BY_BYTES = {key.encode(): key for key in _INBOUND}
+_W3C_BYTES = {b"traceparent": "traceparent", b"tracestate": "tracestate"}
+
+
+def scan_asgi_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[Afnemer | None, dict[str, str] | None]:
+    """One pass over an ASGI scope's headers (lowercase names, per the ASGI spec): the afnemer,
+    and the W3C `traceparent`/`tracestate` pair for the middleware's own trace extraction."""
+    raw: dict[str, str | None] = {}
+    carrier: dict[str, str] | None = None
+    try:
+        for name, value in headers:
+            key = _BY_BYTES.get(name)
+            if key is not None:
+                text = value.decode("latin-1").strip()
+                raw[key] = None if key in raw and raw[key] != text else text
+            elif name in _W3C_BYTES:
+                if carrier is None:
+                    carrier = {}
+                carrier[_W3C_BYTES[name]] = value.decode("latin-1")
+        return (_validate(raw) if raw else None), carrier
+    except Exception:  # noqa: BLE001 - never fail a request over a header; say nothing of values
+        logger.warning("inbound verwerkingen headers ignored: unexpected error while parsing")
+        return None, carrier
 _ENVIRON_KEYS = tuple(("HTTP_" + key.upper(), key) for key in _INBOUND)
 
 

@@ -137,16 +137,9 @@ class VerwerkingenInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
         from .asgi import VerwerkingenMiddleware
 
-        options = dict(options)
-        if options["gebruiker"] is not None:
-            user_hook = options["gebruiker"]
+        from .fastapi import request_hook
 
-            def hook(scope: Any) -> Any:
-                from starlette.requests import Request
-
-                return user_hook(Request(scope))
-
-            options["gebruiker"] = hook
+        options = dict(options, gebruiker=request_hook(options["gebruiker"]))
 
         def build(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
             stack = getattr(instance, "user_middleware", None)

@@ -58,7 +58,11 @@ class VerwerkingenWSGIMiddleware:
         if SCOPE_KEY in environ or is_excluded(environ.get("PATH_INFO", ""), self.exclude):
             return self.app(environ, start_response)  # also: an app of ours mounted inside ours
         request = RequestScope()
-        request.enter(_trace_headers(environ), afnemer_from_environ(environ), run_gebruiker_hook(self.gebruiker, environ))
+        request.enter(
+            _trace_headers(environ),
+            afnemer_from_environ(environ),
+            run_gebruiker_hook(self.gebruiker, environ) if self.gebruiker else None,
+        )
         environ[SCOPE_KEY] = request
         if not self.rules_in_app:
             request.rule_match = match_rule(self.rules, environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", ""))
@@ -79,8 +83,14 @@ class VerwerkingenWSGIMiddleware:
             return response.fail(exc)
 
 
-def _trace_headers(environ: dict) -> list[tuple[str, str]]:
-    return [(name, environ[key]) for name, key in (("traceparent", "HTTP_TRACEPARENT"), ("tracestate", "HTTP_TRACESTATE")) if key in environ]
+def _trace_headers(environ: dict) -> dict[str, str] | None:
+    traceparent = environ.get("HTTP_TRACEPARENT")
+    if traceparent is None:
+        return None
+    carrier = {"traceparent": traceparent}
+    if "HTTP_TRACESTATE" in environ:
+        carrier["tracestate"] = environ["HTTP_TRACESTATE"]
+    return carrier
 
 
 class _Response:

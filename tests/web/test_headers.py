@@ -181,3 +181,14 @@ def test_round_trip_outbound_then_inbound(values: Values, oin: str | None) -> No
         bewaartermijn=values.bewaartermijn,
     )
     assert parsed == (None if expected.is_empty() else expected)
+
+
+def test_scan_asgi_headers_one_pass() -> None:
+    from verwerkingen_otel.headers import scan_asgi_headers
+
+    tp = b"00-" + b"a" * 32 + b"-" + b"b" * 16 + b"-01"
+    afnemer, carrier = scan_asgi_headers([(b"host", b"x"), (b"oin", OIN.encode()), (b"traceparent", tp), (b"bewaartermijn", b"3")])
+    assert afnemer == Afnemer(oin=OIN, bewaartermijn="P3Y")
+    assert carrier == {"traceparent": tp.decode()}
+    assert scan_asgi_headers([(b"accept", b"*/*")]) == (None, None)
+    assert scan_asgi_headers([(b"oin", OIN.encode()), (b"oin", b"00000001234567890001")]) == (None, None)
