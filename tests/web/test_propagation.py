@@ -62,3 +62,33 @@ def test_extract_puts_the_afnemer_in_the_context() -> None:
     finally:
         otel_context.detach(token)
     assert VerwerkingenPropagator().extract({"accept": "*/*"}) == otel_context.get_current()
+
+
+def test_app_traced_only_by_opentelemetry_flask_still_records_its_caller(verwerkingen: Any) -> None:
+    from flask import Flask
+    from opentelemetry import propagate
+    from opentelemetry.instrumentation.flask import FlaskInstrumentor
+    from opentelemetry.propagators.composite import CompositePropagator
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    from verwerkingen_otel.objects import persoon
+
+    app = Flask("alleen_otel")
+
+    @app.get("/personen/<bsn>")
+    @verwerkingsactie(actie_naam="Via propagator", verwerkingsactiviteit_id=ACT, objecten=[persoon("bsn")])
+    def raadplegen(bsn: str) -> dict[str, str]:
+        return {"bsn": bsn}
+
+    previous = propagate.get_global_textmap()
+    propagate.set_global_textmap(CompositePropagator([TraceContextTextMapPropagator(), VerwerkingenPropagator()]))
+    FlaskInstrumentor().instrument_app(app, tracer_provider=TracerProvider())
+    try:
+        response = app.test_client().get("/personen/999993653", headers={"OIN": OIN, "Bewaartermijn": "P2Y"})
+    finally:
+        FlaskInstrumentor().uninstrument_app(app)
+        propagate.set_global_textmap(previous)
+    assert response.status_code == 200
+    actie = verwerkingen.assert_one(actie_naam="Via propagator")
+    assert (actie["afnemerId"], actie["bewaartermijn"]) == (OIN, "P2Y")
