@@ -9,14 +9,21 @@ TracerProvider only, so the BSNs inside never reach the application's own tracin
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
+import json.scanner
 from typing import Any, Mapping
 
 from opentelemetry.sdk.trace import ReadableSpan
 
-from .model import Vertrouwelijkheid, VerwerktObject, VerwerktSoortGegeven, Verwerkingsactie, format_tijdstip
+from .model import (
+    API_KEYS,
+    Vertrouwelijkheid,
+    VerwerktObject,
+    VerwerktSoortGegeven,
+    Verwerkingsactie,
+    format_tijdstip,
+)
 
 __all__ = [
     "ACTIE_NAAM",
@@ -78,7 +85,22 @@ SCALAR_ATTRIBUTES: tuple[tuple[str, str], ...] = (
 """(Verwerkingsactie field, attribute) for every optional text field."""
 
 _VERTROUWELIJKHEID = {v.value: v for v in Vertrouwelijkheid}
+_ATTRIBUTE_OF = dict(SCALAR_ATTRIBUTES) | {"vertrouwelijkheid": VERTROUWELIJKHEID, "tijdstip": TIJDSTIP}
+_API_ORDER: tuple[tuple[str, str], ...] = tuple(
+    (_ATTRIBUTE_OF[field_name], api_key) for field_name, api_key in API_KEYS.items() if field_name in _ATTRIBUTE_OF
+)
+"""(attribute, API key) in the order `Verwerkingsactie.to_api` writes them."""
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_scan = json.scanner.make_scanner(json.JSONDecoder())
+
+
+def _load_json(text: str) -> Any:
+    """json.loads for the compact JSON this module wrote itself (no surrounding whitespace)."""
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        end = -1
+    return value if end == len(text) else json.loads(text)
 
 
 def object_json(obj: VerwerktObject) -> str:
@@ -111,35 +133,51 @@ def verwerkingsactie_attributes(actie: Verwerkingsactie) -> dict[str, Any]:
 def attributes_to_verwerkingsactie(attributes: Mapping[str, Any]) -> Verwerkingsactie | None:
     """The inverse of `verwerkingsactie_attributes`; None when they carry no action or no objects.
 
-    The values were validated when captured, so they are not checked a second time here.
+    The values were validated when captured, so they are not checked a second time, and the
+    API body is assembled here at the same time (attribute and API values are the same text).
     """
     vertrouwelijkheid = attributes.get(VERTROUWELIJKHEID)
     raw_objects = attributes.get(VERWERKTE_OBJECTEN)
     if vertrouwelijkheid is None or raw_objects is None or raw_objects == "[]":
         return None
-    values = {field_name: attributes.get(key) for field_name, key in SCALAR_ATTRIBUTES}
-    values["vertrouwelijkheid"] = _VERTROUWELIJKHEID[vertrouwelijkheid]
-    values["tijdstip"] = dt.datetime.fromisoformat(attributes[TIJDSTIP])
-    values["verwerkte_objecten"] = tuple([_object(o) for o in json.loads(raw_objects)])
-    return _frozen(Verwerkingsactie, values)
+    get = attributes.get
+    body = {api_key: value for key, api_key in _API_ORDER if (value := get(key)) is not None}
+    objects = _load_json(raw_objects)
+    values = {field_name: get(key) for field_name, key in SCALAR_ATTRIBUTES}
+    enum = _VERTROUWELIJKHEID.get(vertrouwelijkheid) or Vertrouwelijkheid.parse(vertrouwelijkheid)
+    values["vertrouwelijkheid"] = enum
+    body["vertrouwelijkheid"] = enum.value
+    text = body["tijdstip"]
+    values["tijdstip"] = tijdstip = dt.datetime.fromisoformat(text)
+    if len(text) != 32 or text[10] != "T":  # not already in the form to_api writes
+        body["tijdstip"] = format_tijdstip(tijdstip)
+    values["verwerkte_objecten"] = tuple([_object(o) for o in objects])
+    for o in objects:
+        o.pop("verwerktObjectId", None)  # read-only: never in a POST body
+    body["verwerkteObjecten"] = objects
+    return Verwerkingsactie.from_trusted(values, body)
 
 
 def span_to_verwerkingsactie(span: ReadableSpan) -> Verwerkingsactie | None:
     """The action a finished span carries; None for other spans and for actions without objects
     (an action that processed nobody's data is not recorded)."""
-    attributes = span.attributes
-    if not attributes:
-        return None
     # The SDK hands out a read-only proxy whose every lookup runs Python code; read the plain
     # dict underneath when there is one (same content), a copy otherwise.
-    plain = getattr(getattr(span, "_attributes", None), "_dict", None)
-    return attributes_to_verwerkingsactie(plain if isinstance(plain, dict) else dict(attributes))
+    try:
+        plain = span._attributes._dict  # type: ignore[union-attr]
+    except AttributeError:
+        plain = None
+    if type(plain) is not dict:
+        attributes = span.attributes
+        if not attributes:
+            return None
+        plain = dict(attributes)
+    return attributes_to_verwerkingsactie(plain)
 
 
 def _object(body: dict[str, Any]) -> VerwerktObject:
     soorten = body.get("verwerkteSoortenGegevens")
-    return _frozen(
-        VerwerktObject,
+    return VerwerktObject.from_trusted(
         {
             "objecttype": body["objecttype"],
             "soort_object_id": body["soortObjectId"],
@@ -147,7 +185,7 @@ def _object(body: dict[str, Any]) -> VerwerktObject:
             "betrokkenheid": body.get("betrokkenheid"),
             "verwerkte_soorten_gegevens": tuple([_soort(s["soortGegeven"]) for s in soorten]) if soorten else (),
             "verwerkt_object_id": body.get("verwerktObjectId"),
-        },
+        }
     )
 
 
@@ -162,42 +200,3 @@ def _soort(name: str) -> VerwerktSoortGegeven:
         if len(_soorten) < 4096:
             _soorten[name] = soort
     return soort
-
-
-_FILLED_FIELDS = {
-    Verwerkingsactie: {name for name, _ in SCALAR_ATTRIBUTES} | {"vertrouwelijkheid", "tijdstip", "verwerkte_objecten"},
-    VerwerktObject: {
-        "objecttype",
-        "soort_object_id",
-        "object_id",
-        "betrokkenheid",
-        "verwerkte_soorten_gegevens",
-        "verwerkt_object_id",
-    },
-}
-
-
-def _can_fill(cls: type) -> bool:
-    return (
-        dataclasses.is_dataclass(cls)
-        and {f.name for f in dataclasses.fields(cls)} == _FILLED_FIELDS[cls]
-        and not hasattr(cls, "__slots__")
-        and not hasattr(cls, "__post_init__")
-        and all(f.init for f in dataclasses.fields(cls))
-    )
-
-
-_FILLABLE = {cls: _can_fill(cls) for cls in (Verwerkingsactie, VerwerktObject)}
-
-
-def _frozen(cls: type[Any], values: dict[str, Any]) -> Any:
-    """`cls(**values)` for a frozen dataclass, filled directly when it is a plain one.
-
-    This runs for every recorded action; the generated __init__ of a frozen dataclass goes
-    through object.__setattr__ once per field, several times slower than one dict update.
-    """
-    if not _FILLABLE[cls]:
-        return cls(**values)
-    obj = object.__new__(cls)
-    obj.__dict__.update(values)
-    return obj

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import logging
+import os
 import threading
 import time
 import uuid
@@ -20,7 +21,8 @@ from typing import Any, Callable, Iterable, Sequence
 import wrapt
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Link, Status, StatusCode
+from opentelemetry.trace import Link, Span, Status, StatusCode
+from opentelemetry.trace import get_current_span as _get_current_span
 
 from . import pipeline as _pipeline
 from .attributes import (
@@ -44,7 +46,7 @@ from .attributes import (
     objects_json,
 )
 from .config import ConfigurationError, check_annotation
-from .context import _gebruiker, current_afnemer, current_inbound_trace
+from .context import Afnemer, _gebruiker, current_afnemer, current_inbound_trace
 from .model import IDENTIFICATOR_MAX, FieldError, ValidationError, Vertrouwelijkheid, new_uuid4
 from .objects import ObjectSpec, Placement, render_object
 
@@ -74,6 +76,15 @@ def _next_tijdstip_us() -> int:
             now = _last_us + 1
         _last_us = now
     return now
+
+
+def _new_clock_lock() -> None:
+    global _clock_lock
+    _clock_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # a child must not inherit a lock held at fork time
+    os.register_at_fork(after_in_child=_new_clock_lock)
 
 
 def _tijdstip(us: int) -> dt.datetime:
@@ -190,28 +201,43 @@ class Actie:
     """The action being recorded: what `current_actie()` returns and `with ... as actie` binds.
 
     Exposes the effective values (after the precedence rules), which outbound calls propagate
-    as headers, and `add_object` for persons known only at run time.
+    as headers, and `add_object` for persons known only at run time. The values live in the
+    span attributes this action started with; the properties read them from there.
     """
 
-    __slots__ = (
-        "span",
-        "actie_naam",
-        "verwerking_id",
-        "verwerking_naam",
-        "verwerkingsactiviteit_id",
-        "verwerkingsactiviteit_url",
-        "vertrouwelijkheid",
-        "bewaartermijn",
-        "tijdstip_us",
-        "_label",
-        "_parts",
-        "_strict",
-        "_token",
-        "_context",
-    )
+    __slots__ = ("span", "attributes", "tijdstip_us", "_label", "_parts", "_strict", "_token", "_context")
 
-    def __init__(self) -> None:
-        self._context: Context | None = None
+    span: Span
+    attributes: dict[str, str]
+    tijdstip_us: int
+
+    @property
+    def actie_naam(self) -> str | None:
+        return self.attributes.get(ACTIE_NAAM)
+
+    @property
+    def verwerking_id(self) -> str:
+        return self.attributes[VERWERKING_ID]
+
+    @property
+    def verwerking_naam(self) -> str | None:
+        return self.attributes.get(VERWERKING_NAAM)
+
+    @property
+    def verwerkingsactiviteit_id(self) -> str | None:
+        return self.attributes.get(VERWERKINGSACTIVITEIT_ID)
+
+    @property
+    def verwerkingsactiviteit_url(self) -> str | None:
+        return self.attributes.get(VERWERKINGSACTIVITEIT_URL)
+
+    @property
+    def vertrouwelijkheid(self) -> Vertrouwelijkheid:
+        return Vertrouwelijkheid(self.attributes[VERTROUWELIJKHEID])
+
+    @property
+    def bewaartermijn(self) -> str | None:
+        return self.attributes.get(BEWAARTERMIJN)
 
     @property
     def tijdstip(self) -> dt.datetime:
@@ -251,7 +277,7 @@ class Actie:
 
     def span_context(self) -> Context:
         """An OpenTelemetry context whose span is this action (parent of nested actions)."""
-        if self._context is None:
+        if self._context is None:  # made on first use: most actions have no nested ones
             self._context = trace.set_span_in_context(self.span, _EMPTY_CONTEXT)
         return self._context
 
@@ -325,6 +351,7 @@ class verwerkingsactie:
             if value is not None:
                 static[key] = value
         self._static = static
+        self._cached: tuple[_pipeline.Pipeline, dict[str, str]] | None = None
         self._label = repr(self.actie_naam) if self.actie_naam else "verwerkingsactie"
 
     # -- decorator ----------------------------------------------------------------------------
@@ -332,6 +359,11 @@ class verwerkingsactie:
     def __call__(self, fn: Callable[..., Any]) -> Any:
         if not callable(fn):
             raise TypeError("verwerkingsactie(...) decorates a function")
+        if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+            raise TypeError(
+                "verwerkingsactie(...) cannot decorate a generator function (the call returns before the "
+                "work is done); use `with verwerkingsactie(...)` inside it"
+            )
         signature = _signature(fn)
         placements = tuple(spec.place(signature) for spec in self._specs)
         before = tuple(p for p in placements if not p.from_result)
@@ -378,8 +410,13 @@ class verwerkingsactie:
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         actie = _actie_var.get()
-        if actie is not None:
-            self._end(actie, (), exc, None)
+        if actie is None:  # the block ended in another context than it began in: say so loudly
+            logger.error("verwerkingsactie %s: the block ended in another context; its action is lost", self._label)
+            pipeline = _pipeline._current
+            if pipeline is not None:
+                pipeline.count("recording_failures")
+            return
+        self._end(actie, (), exc, None)
 
     async def __aenter__(self) -> Actie:
         return self.__enter__()
@@ -388,6 +425,24 @@ class verwerkingsactie:
         self.__exit__(exc_type, exc, tb)
 
     # -- the per-call path --------------------------------------------------------------------
+
+    def _base(self, pipeline: _pipeline.Pipeline) -> dict[str, str]:
+        """The attributes every call shares under `pipeline`: annotation, settings, defaults."""
+        cached = self._cached
+        if cached is not None and cached[0] is pipeline:
+            return cached[1]
+        base = dict(self._static)
+        base.update(pipeline.base_attributes)
+        if self._verwerking_id is not None:
+            base[VERWERKING_ID] = self._verwerking_id
+        if self._verwerking_naam is not None:
+            base[VERWERKING_NAAM] = self._verwerking_naam
+        base[VERTROUWELIJKHEID] = (self._vertrouwelijkheid or _NORMAAL).value
+        bewaartermijn = self._bewaartermijn or pipeline.settings.bewaartermijn
+        if bewaartermijn is not None:
+            base[BEWAARTERMIJN] = bewaartermijn
+        self._cached = (pipeline, base)
+        return base
 
     def _begin(
         self,
@@ -398,42 +453,73 @@ class verwerkingsactie:
         kwargs: dict[str, Any],
     ) -> Actie:
         pipeline = _pipeline._current or _pipeline.get_pipeline()
-        strict = pipeline.settings.strict
+        strict = pipeline.strict
         parts: list[str] = []
         for placement in placements:
             placement.collect(parts, instance, args, kwargs, self._label, strict)
 
+        attributes = self._base(pipeline).copy()
         parent = _actie_var.get()
         frame = _verwerking_var.get()
-        afnemer = current_afnemer()
-        attributes = dict(self._static)
-        attributes.update(pipeline.base_attributes)
+        afnemer = current_afnemer()  # ours, else one the `verwerkingen` propagator extracted
+        if self._verwerking_id is None:
+            if frame is not None:
+                attributes[VERWERKING_ID] = frame.verwerking_id
+            elif parent is not None:
+                attributes[VERWERKING_ID] = parent.attributes[VERWERKING_ID]
+            else:
+                attributes[VERWERKING_ID] = new_uuid4()
+        if self._verwerking_naam is None and (frame is not None or parent is not None):
+            naam = frame.verwerking_naam if frame is not None else None
+            if naam is None and parent is not None:
+                naam = parent.attributes.get(VERWERKING_NAAM)
+            if naam is not None:
+                attributes[VERWERKING_NAAM] = naam
+        if frame is not None or afnemer is not None:
+            self._from_context(attributes, frame, afnemer)
+        gebruiker = _gebruiker.get()
+        if gebruiker is not None:
+            if isinstance(gebruiker, str) and len(gebruiker) <= IDENTIFICATOR_MAX:
+                attributes[GEBRUIKER] = gebruiker
+            else:
+                _bad_gebruiker(self._label, strict)
 
-        verwerking_id = (
-            self._verwerking_id
-            or (frame.verwerking_id if frame is not None else None)
-            or (parent.verwerking_id if parent is not None else None)
-            or new_uuid4()
+        us = _next_tijdstip_us()
+        attributes[TIJDSTIP] = _tijdstip_text(us)
+        app_span = _get_current_span().get_span_context()
+        span = pipeline.tracer.start_span(
+            span_name,
+            context=parent.span_context() if parent is not None else _root_context(),
+            attributes=attributes,
+            links=(Link(app_span),) if app_span.is_valid else None,
+            start_time=us * 1000,
         )
-        attributes[VERWERKING_ID] = verwerking_id
-        verwerking_naam = (
-            self._verwerking_naam
-            or (frame.verwerking_naam if frame is not None else None)
-            or (parent.verwerking_naam if parent is not None else None)
-        )
-        if verwerking_naam is not None:
-            attributes[VERWERKING_NAAM] = verwerking_naam
+        actie = Actie()
+        actie.span = span
+        actie.attributes = attributes
+        actie.tijdstip_us = us
+        actie._label = self._label
+        actie._parts = parts
+        actie._strict = strict
+        actie._context = None
+        actie._token = _actie_var.set(actie)
+        return actie
 
-        # most confidential of argument, verwerking context and inbound header; else normaal
-        vertrouwelijkheid = self._vertrouwelijkheid
+    def _from_context(self, attributes: dict[str, str], frame: Verwerking | None, afnemer: Afnemer | None) -> None:
+        """Vertrouwelijkheid, bewaartermijn and afnemer fields from the verwerking and the caller.
+
+        Vertrouwelijkheid: the most confidential of annotation, verwerking and inbound header
+        (an inbound `opgeheven` counts as normaal). Bewaartermijn: the first that is set of
+        annotation, verwerking, inbound header, setting.
+        """
         bewaartermijn = self._bewaartermijn
         if frame is not None:
             if frame.vertrouwelijkheid is _VERTROUWELIJK:
-                vertrouwelijkheid = _VERTROUWELIJK
+                attributes[VERTROUWELIJKHEID] = _VERTROUWELIJK.value
             bewaartermijn = bewaartermijn or frame.bewaartermijn
         if afnemer is not None:
             if afnemer.vertrouwelijkheid is _VERTROUWELIJK:
-                vertrouwelijkheid = _VERTROUWELIJK
+                attributes[VERTROUWELIJKHEID] = _VERTROUWELIJK.value
             bewaartermijn = bewaartermijn or afnemer.bewaartermijn
             if afnemer.oin is not None:
                 attributes[SOORT_AFNEMER_ID] = "OIN"
@@ -444,44 +530,8 @@ class verwerkingsactie:
                 attributes[VERWERKINGSACTIVITEIT_URL_AFNEMER] = afnemer.verwerkingsactiviteit_url
             if afnemer.verwerking_id is not None:
                 attributes[VERWERKING_ID_AFNEMER] = afnemer.verwerking_id
-        if vertrouwelijkheid is None:
-            vertrouwelijkheid = _NORMAAL
-        attributes[VERTROUWELIJKHEID] = vertrouwelijkheid.value
-        bewaartermijn = bewaartermijn or pipeline.settings.bewaartermijn
         if bewaartermijn is not None:
             attributes[BEWAARTERMIJN] = bewaartermijn
-        gebruiker = _gebruiker.get()
-        if gebruiker is not None:
-            if isinstance(gebruiker, str) and len(gebruiker) <= IDENTIFICATOR_MAX:
-                attributes[GEBRUIKER] = gebruiker
-            else:
-                _bad_gebruiker(self._label, strict)
-
-        us = _next_tijdstip_us()
-        attributes[TIJDSTIP] = _tijdstip_text(us)
-        app_span = trace.get_current_span().get_span_context()
-        span = pipeline.tracer.start_span(
-            span_name,
-            context=parent.span_context() if parent is not None else _root_context(),
-            attributes=attributes,
-            links=(Link(app_span),) if app_span.is_valid else None,
-            start_time=us * 1000,
-        )
-        actie = Actie()
-        actie.span = span
-        actie.actie_naam = self.actie_naam
-        actie.verwerking_id = verwerking_id
-        actie.verwerking_naam = verwerking_naam
-        actie.verwerkingsactiviteit_id = self._activiteit_id
-        actie.verwerkingsactiviteit_url = self._activiteit_url
-        actie.vertrouwelijkheid = vertrouwelijkheid
-        actie.bewaartermijn = bewaartermijn
-        actie.tijdstip_us = us
-        actie._label = self._label
-        actie._parts = parts
-        actie._strict = strict
-        actie._token = _actie_var.set(actie)
-        return actie
 
     def _end(
         self,
@@ -490,7 +540,10 @@ class verwerkingsactie:
         exc: BaseException | None,
         result: Any,
     ) -> None:
-        _reset(_actie_var, actie._token, None)
+        try:
+            _actie_var.reset(actie._token)
+        except ValueError:  # the block ended in another context than it began in
+            _actie_var.set(None)
         span = actie.span
         failure: BaseException | None = None
         if exc is None and placements:

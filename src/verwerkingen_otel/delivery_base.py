@@ -7,7 +7,7 @@ other's machinery.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from .model import Verwerkingsactie, new_uuid4
@@ -37,7 +37,7 @@ class Record:
     """One action on its way: `id` is the Idempotency-Key, the same on every try."""
 
     id: str
-    body: dict[str, Any]
+    body: dict[str, Any] = field(repr=False)  # holds BSNs: kept out of reprs, logs and tracebacks
 
     @classmethod
     def of(cls, actie: Verwerkingsactie) -> Record:

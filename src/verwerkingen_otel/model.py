@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import dataclasses
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Callable, Iterable, NamedTuple
@@ -133,24 +134,24 @@ def check_oin(value: object) -> str:
 
 def check_bsn(value: object) -> str:
     """A BSN: 9 digits passing the 11-test. An int is zero-padded to 9 digits."""
-    if isinstance(value, bool):
-        raise InvalidValue("invalid_bsn", "must be a BSN of 9 digits")
-    if isinstance(value, int):
-        if not 0 <= value <= 999_999_999:
+    if type(value) is not str:
+        if isinstance(value, bool):
             raise InvalidValue("invalid_bsn", "must be a BSN of 9 digits")
-        value = f"{value:09d}"
-    text = _require_str(value)
+        if isinstance(value, int):
+            if not 0 <= value <= 999_999_999:
+                raise InvalidValue("invalid_bsn", "must be a BSN of 9 digits")
+            value = f"{value:09d}"
+        text = _require_str(value)
+    else:
+        text = value
     if len(text) != 9 or not text.isascii() or not text.isdigit():
         raise InvalidValue("invalid_bsn", "must be a BSN of 9 digits")
-    total = 48 - ord(text[8])  # ord("0") == 48: the last digit counts -1
-    for weight, char in zip(_BSN_WEIGHTS, text):
-        total += weight * (ord(char) - 48)
-    if total % 11 != 0 or text == "000000000":
+    d = text.encode("ascii")  # the 11-test on the digits' code points: sum of weights is 43, so 43 * ord("0")
+    if (9 * d[0] + 8 * d[1] + 7 * d[2] + 6 * d[3] + 5 * d[4] + 4 * d[5] + 3 * d[6] + 2 * d[7] - d[8] - 2064) % 11:
+        raise InvalidValue("invalid_bsn", "must pass the BSN 11-test")
+    if text == "000000000":
         raise InvalidValue("invalid_bsn", "must pass the BSN 11-test")
     return text
-
-
-_BSN_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2)
 
 
 def check_duration(value: object) -> str:
@@ -241,6 +242,11 @@ class VerwerktObject:
     verwerkte_soorten_gegevens: tuple[VerwerktSoortGegeven, ...] = ()
     verwerkt_object_id: str | None = None  # set by the log; used by the server to match on PUT
 
+    @classmethod
+    def from_trusted(cls, values: dict[str, Any]) -> VerwerktObject:
+        """Build from validated values holding every field, skipping the frozen __init__."""
+        return _fill(cls, values, None)
+
     def to_api(self) -> dict[str, Any]:
         body: dict[str, Any] = {
             "objecttype": self.objecttype,
@@ -282,16 +288,51 @@ class Verwerkingsactie:
 
     def to_api(self) -> dict[str, Any]:
         """Exactly the POST /verwerkingsacties body: camelCase, unset fields left out."""
-        body: dict[str, Any] = {}
-        for key, attr, dump in _DUMPS:
-            value = getattr(self, attr)
-            if value is not None:
-                body[key] = dump(value) if dump is not None else value if type(value) is str else str(value)
+        prepared = self.__dict__.pop("_api_body", None)  # see `from_trusted`: handed out once
+        if prepared is not None:
+            return prepared  # type: ignore[no-any-return]
+        values = self.__dict__  # a frozen dataclass without slots: read fields without getattr
+        body: dict[str, Any] = {
+            key: (value if type(value) is str else str(value)) if dump is None else dump(value)
+            for key, attr, dump in _DUMPS
+            if (value := values[attr]) is not None
+        }
         body["verwerkteObjecten"] = [o.to_api() for o in self.verwerkte_objecten]
         return body
 
     def with_values(self, **changes: Any) -> Verwerkingsactie:
         return replace(self, **changes)
+
+    @classmethod
+    def from_trusted(cls, values: dict[str, Any], api_body: dict[str, Any] | None = None) -> Verwerkingsactie:
+        """Build from values that were validated before (a captured span), for the hot path.
+
+        `values` must hold every field. The per-field checks and the frozen __init__ (one
+        object.__setattr__ per field) are skipped. `api_body`, when given, must equal what
+        `to_api()` would compute; the first `to_api()` call returns it instead of computing.
+        """
+        return _fill(cls, values, api_body)
+
+
+def _fill(cls: type[Any], values: dict[str, Any], api_body: dict[str, Any] | None) -> Any:
+    assert values.keys() == _FIELD_NAMES[cls], "from_trusted needs every field"
+    if not _FILLABLE[cls]:
+        obj = cls(**values)
+    else:
+        obj = object.__new__(cls)
+        obj.__dict__.update(values)
+    if api_body is not None:
+        obj.__dict__["_api_body"] = api_body
+    return obj
+
+
+_FIELD_NAMES: dict[type, set[str]] = {
+    cls: {f.name for f in dataclasses.fields(cls)} for cls in (VerwerktObject, Verwerkingsactie)
+}
+_FILLABLE: dict[type, bool] = {
+    cls: not hasattr(cls, "__slots__") and not hasattr(cls, "__post_init__") for cls in _FIELD_NAMES
+}
+"""Plain frozen dataclasses can be filled through __dict__; anything else goes through __init__."""
 
 
 # --- API JSON in ----------------------------------------------------------------------

@@ -59,7 +59,7 @@ _MISSING = object()
 class _Template:
     """The JSON of one kind of object, with a hole for the objectId."""
 
-    __slots__ = ("soort_object_id", "is_bsn", "head", "tail", "placeholder")
+    __slots__ = ("soort_object_id", "is_bsn", "head", "tail", "placeholder", "_open", "_close")
 
     def __init__(self, objecttype: str, soort_object_id: str, betrokkenheid: str | None, soorten: tuple[str, ...]) -> None:
         self.soort_object_id = soort_object_id
@@ -71,6 +71,8 @@ class _Template:
         if soorten:
             tail += ',"verwerkteSoortenGegevens":' + _dumps([{"soortGegeven": s} for s in soorten])
         self.tail = tail + "}"
+        self._open = self.head + '"'
+        self._close = '"' + self.tail
         self.placeholder = (
             _dumps({"objecttype": objecttype, "soortObjectId": ONGELDIG_SOORT_OBJECT_ID})[:-1]
             + ',"objectId":"'
@@ -83,8 +85,8 @@ class _Template:
         if value is None:
             return None
         try:
-            if self.is_bsn:
-                return self.head + '"' + check_bsn(value) + '"' + self.tail
+            if self.is_bsn:  # a valid BSN is nine ASCII digits: nothing to escape
+                return self._open + check_bsn(value) + self._close
             return self.head + _dumps(check_object_id(self.soort_object_id, value)) + self.tail
         except InvalidValue as exc:
             return _invalid(self.placeholder, label, exc.code, exc.reason, actie_label, strict)
@@ -193,21 +195,21 @@ class _ArgumentPlacement(Placement):
 
     def collect(self, parts: list[str], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
                 actie_label: str, strict: bool) -> None:
-        offset = 0 if instance is None else 1  # wrapt passes a method's self/cls as `instance`
         value: Any = _MISSING
-        if self.by_keyword:
+        if kwargs and self.by_keyword:
             value = kwargs.get(self.name, _MISSING)
-        if value is _MISSING and self.index is not None and 0 <= self.index - offset < len(args):
-            value = args[self.index - offset]
-        if self.var_positional is not None:
-            value = args[self.var_positional - offset:]
         if value is _MISSING:
-            value = self.default
+            if self.var_positional is not None:
+                value = args[self.var_positional - (instance is not None):]
+            elif self.index is not None and 0 <= (position := self.index - (instance is not None)) < len(args):
+                value = args[position]  # wrapt passes a method's self/cls as `instance`, not in args
+            else:
+                value = self.default
+        if value is None:
+            return
         render = self.template.render
-        if value is None or isinstance(value, (str, int)):
-            part = render(value, self.label, actie_label, strict)
-            if part is not None:
-                parts.append(part)
+        if isinstance(value, (str, int)):
+            parts.append(render(value, self.label, actie_label, strict))  # type: ignore[arg-type]
             return
         for item in _many(value):
             part = render(item, self.label, actie_label, strict)

@@ -184,6 +184,7 @@ class Pipeline:
         from .attributes import GEGEVENSBRON, SYSTEEM, UITVOERDER
 
         self._lock = threading.Lock()
+        self.strict = self.settings.strict
         self.provider = TracerProvider(
             sampler=ALWAYS_ON,
             resource=Resource.create({"service.name": self.settings.systeem or "verwerkingen-otel"}),
@@ -204,10 +205,6 @@ class Pipeline:
         base = {SYSTEEM: self.settings.systeem, GEGEVENSBRON: self.settings.gegevensbron,
                 UITVOERDER: self.settings.uitvoerder}
         self.base_attributes = {k: v for k, v in base.items() if v is not None}
-
-    @property
-    def strict(self) -> bool:
-        return self.settings.strict
 
     def count(self, name: str, n: int = 1) -> None:
         with self._lock:

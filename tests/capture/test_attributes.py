@@ -96,3 +96,24 @@ def test_an_action_without_objects_maps_to_none() -> None:
 
 def test_mapping_reads_a_plain_mapping_too() -> None:
     assert A.attributes_to_verwerkingsactie(A.verwerkingsactie_attributes(actie())) == actie()
+
+
+def test_the_body_prepared_by_the_mapping_is_handed_out_once() -> None:
+    mapped = A.span_to_verwerkingsactie(through_a_span(A.verwerkingsactie_attributes(actie())))
+    assert mapped is not None
+    first = mapped.to_api()
+    first["verwerkteObjecten"].clear()
+    first["actieNaam"] = "gewijzigd"
+    second = mapped.to_api()
+    assert second == actie().to_api() and second is not first
+
+
+def test_foreign_spelling_of_tijdstip_and_vertrouwelijkheid_is_normalised() -> None:
+    attributes = A.verwerkingsactie_attributes(actie())
+    attributes[A.TIJDSTIP] = "2024-05-01T08:00:00Z"
+    attributes[A.VERTROUWELIJKHEID] = "Vertrouwelijk"
+    mapped = A.span_to_verwerkingsactie(through_a_span(attributes))
+    assert mapped is not None
+    body = mapped.to_api()
+    assert (body["tijdstip"], body["vertrouwelijkheid"]) == ("2024-05-01T08:00:00.000000+00:00", "vertrouwelijk")
+    assert body == mapped.with_values().to_api()

@@ -365,3 +365,47 @@ async def test_concurrent_tasks_do_not_mix_actions(verwerkingen: RecordedVerwerk
     for body in verwerkingen.acties:
         first, second = body["verwerkteObjecten"]
         assert first["objectId"] == second["objectId"]
+
+
+def test_with_block_ended_in_another_context_is_reported(
+    verwerkingen: RecordedVerwerkingen, caplog: pytest.LogCaptureFixture
+) -> None:
+    import contextvars
+
+    annotation = vo.verwerkingsactie(actie_naam="Verdwaald")
+    contextvars.copy_context().run(annotation.__enter__)  # entered in a context that is gone now
+    annotation.__exit__(None, None, None)
+    assert "verwerkingsactie 'Verdwaald': the block ended in another context; its action is lost" in caplog.text
+    assert verwerkingen.pipeline.counters["recording_failures"] == 1
+
+
+def test_record_repr_never_shows_the_body() -> None:
+    from verwerkingen_otel.delivery_base import Record
+
+    assert repr(Record(id="r1", body={"objectId": BSN_A})) == "Record(id='r1')"
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_tijdstip_clock_survives_fork_while_its_lock_is_held() -> None:
+    import os
+    import time
+
+    from verwerkingen_otel import capture
+
+    with capture._clock_lock:  # as if another thread was taking a tijdstip at fork time
+        pid = os.fork()
+        if pid == 0:  # child: would deadlock on an inherited, held lock
+            try:
+                capture._next_tijdstip_us()
+            finally:
+                os._exit(0)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.01)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    pytest.fail("the child hung on the tijdstip lock")

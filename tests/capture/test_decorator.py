@@ -347,8 +347,20 @@ def test_span_name_defaults_to_the_function_when_no_actie_naam(verwerkingen: Rec
 
 
 def test_verwerkingsactie_decorates_only_callables() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="decorates a function"):
         vo.verwerkingsactie(actie_naam="x")(42)  # type: ignore[arg-type]
+
+
+def test_generator_functions_are_refused() -> None:
+    def gen() -> Any:
+        yield 1
+
+    async def agen() -> Any:
+        yield 1
+
+    for fn in (gen, agen):
+        with pytest.raises(TypeError, match="cannot decorate a generator function"):
+            vo.verwerkingsactie(actie_naam="x")(fn)
 
 
 def test_tijdstip_strictly_increasing(verwerkingen: RecordedVerwerkingen, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -60,6 +60,15 @@ USING_THE_FIXTURE = '''
     def test_isolated_from_the_previous_test(verwerkingen):
         assert verwerkingen.acties == []
 
+    class TestMarkers:
+        pytestmark = pytest.mark.verwerkingen(systeem="Klasse", gegevensbron="BRP")
+
+        @pytest.mark.verwerkingen(systeem="Test")
+        def test_closest_marker_wins(self, verwerkingen):
+            raadplegen("999993653")
+            body = verwerkingen.acties[0]
+            assert (body["systeem"], body["gegevensbron"]) == ("Test", "BRP")
+
     def test_assert_one_explains(verwerkingen):
         raadplegen("999993653")
         raadplegen("999993653")
@@ -72,7 +81,7 @@ USING_THE_FIXTURE = '''
 def test_plugin_fixture_in_a_fresh_pytest_process(tmp_path: Path) -> None:
     done = run_pytest(tmp_path, USING_THE_FIXTURE)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "5 passed" in done.stdout
+    assert "6 passed" in done.stdout
 
 
 def test_plugin_configures_nothing_unless_the_fixture_is_used(tmp_path: Path) -> None:
