@@ -49,7 +49,8 @@ class Verwerkingen:
         app.wsgi_app = VerwerkingenWSGIMiddleware(  # type: ignore[method-assign]
             app.wsgi_app, exclude=self.exclude, rules=self.rules, rules_in_app=True
         )
-        app.before_request(self._before_request)
+        if self.gebruiker is not None or self.rules is not None:  # else nothing to do per request
+            app.before_request(self._before_request)
         app.register_error_handler(RecordingError, _recording_error)
 
     def _before_request(self) -> None:
