@@ -232,3 +232,54 @@ def test_rules_in_flask(verwerkingen: Any, tmp_path: Path) -> None:
         ("999995017", "Getoond in zoekresultaat"),
     ]
     assert len(verwerkingen) == 2  # the 404 processed no one's data
+
+
+PLAIN_RULES = f"""
+[[rules]]
+name = "opslaan"
+method = "POST"
+route = "/dossiers/<int:nummer>"
+actie_naam = "Opslaan dossier"
+verwerkingsactiviteit_id = "{ACT}"
+[[rules.objecten]]
+from = "body"
+pointer = "/aanvrager/bsn"
+betrokkenheid = "Aanvrager"
+[[rules.objecten]]
+from = "response"
+pointer = "/betrokkenen/*/bsn"
+betrokkenheid_pointer = "/rol"
+"""
+
+
+def test_plain_wsgi_app_with_rules(verwerkingen: Any, tmp_path: Path) -> None:
+    import json
+
+    from werkzeug.test import Client
+
+    path = tmp_path / "rules.toml"
+    path.write_text(PLAIN_RULES)
+    seen_bodies: list[bytes] = []
+
+    def app(environ: dict, start_response: Any) -> Any:
+        seen_bodies.append(environ["wsgi.input"].read())  # the app still reads the whole body
+
+        def body() -> Any:
+            yield b'{"betrokkenen": ['
+            yield b'{"bsn": "999995017", "rol": "Partner"}, {"bsn": "999990019", "rol": "Kind"}]}'
+
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return body()
+
+    client = Client(VerwerkingenWSGIMiddleware(app, rules=str(path)))
+    payload = json.dumps({"aanvrager": {"bsn": "999993653"}}).encode()
+    response = client.post("/dossiers/12", data=payload, headers={"OIN": OIN, "Content-Type": "application/json"})
+    assert response.status_code == 200
+    assert response.get_json()["betrokkenen"][0]["rol"] == "Partner"
+    assert seen_bodies == [payload]
+    actie = verwerkingen.assert_one(actie_naam="Opslaan dossier")
+    assert actie["afnemerId"] == OIN
+    assert [(o["objectId"], o["betrokkenheid"]) for o in actie["verwerkteObjecten"]] == [
+        ("999993653", "Aanvrager"), ("999995017", "Partner"), ("999990019", "Kind")]
+    assert client.post("/anders", data=payload).status_code == 200
+    assert len(verwerkingen) == 1
