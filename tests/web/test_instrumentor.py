@@ -144,3 +144,31 @@ def test_bad_rules_file_stops_opentelemetry_instrument(tmp_path: Path) -> None:
     out, err = proc.communicate(timeout=30)
     assert proc.returncode != 0
     assert "bad.toml, rule 'x': key 'verwerkingsactiviteit_id': is required" in err
+
+
+def test_excluded_urls_from_the_environment(verwerkingen: Any, instrumentor: VerwerkingenInstrumentor,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from flask import Flask
+
+    from verwerkingen_otel.capture import verwerkingsactie
+    from verwerkingen_otel.objects import persoon
+
+    monkeypatch.setenv("OTEL_PYTHON_VERWERKINGEN_EXCLUDED_URLS", "/intern/*, /health")
+    instrumentor.instrument()
+    app = Flask("uitgezonderd")
+
+    @app.get("/intern/<bsn>")
+    @verwerkingsactie(actie_naam="Intern", verwerkingsactiviteit_id=ACT, objecten=[persoon("bsn")])
+    def intern(bsn: str) -> dict[str, str]:
+        return {"bsn": bsn}
+
+    @app.get("/extern/<bsn>")
+    @verwerkingsactie(actie_naam="Extern", verwerkingsactiviteit_id=ACT, objecten=[persoon("bsn")])
+    def extern(bsn: str) -> dict[str, str]:
+        return {"bsn": bsn}
+
+    client = app.test_client()
+    client.get("/intern/999993653", headers={"OIN": OIN})
+    client.get("/extern/999993653", headers={"OIN": OIN})
+    assert "afnemerId" not in verwerkingen.assert_one(actie_naam="Intern")
+    assert verwerkingen.assert_one(actie_naam="Extern")["afnemerId"] == OIN
