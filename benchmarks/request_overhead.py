@@ -5,11 +5,11 @@ without a network (the WSGI callable and the ASGI callable are called directly, 
 the app stack is measured):
 
     bare    the app as it is
-    ours    + our middleware/extension + one @verwerkingsactie (memory delivery)
+    ours    + our middleware/extension + one @verwerkingsactie (memory delivery, or --delivery sync)
     otel    + opentelemetry-instrumentation-flask / -asgi, SDK tracer, in-memory span exporter
 
 and prints the overhead over bare of ours and of otel, and their ratio (target: ours <= 0.5x
-otel). Run: python benchmarks/request_overhead.py [--requests N]
+otel). Run: python benchmarks/request_overhead.py [--requests N] [--delivery memory|sync]
 """
 
 from __future__ import annotations
@@ -24,12 +24,16 @@ ACT = "5f0bef4c-f66f-4311-84a5-19e8bf359eaf"
 HEADERS = {"OIN": "00000001234567890000", "VerwerkingId": "0b1c6a2e-3b55-4c85-a1b8-5c1f4e0ad001"}
 
 
-def configure_pipeline() -> Any:
+def configure_pipeline(delivery: str = "memory") -> Any:
+    """`memory`: each action becomes a record queued on the request path and exported to the
+    in-memory exporter by the delivery worker thread (its CPU time counts too). `sync`: the
+    record goes to the in-memory exporter on the request path, no thread."""
     import verwerkingen_otel.pipeline as pipeline
 
     try:
-        return pipeline.configure(delivery="memory", exporters=["none"])
-    except Exception:  # the memory delivery may not be in this build yet: sync + memory exporter
+        return pipeline.configure(delivery=delivery, exporters=["memory"])
+    except Exception:  # the memory delivery may not be in this build yet
+        print(f"delivery={delivery} not available; using sync", file=sys.stderr)
         return pipeline.configure(delivery="sync", exporters=["memory"])
 
 
@@ -190,8 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=1000, help="requests per round per variant")
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--delivery", choices=["memory", "sync"], default="memory")
     args = parser.parse_args(argv)
-    pipeline = configure_pipeline()
+    pipeline = configure_pipeline(args.delivery)
     memory = pipeline.exporter("memory")
     flask_t = measure(flask_app, time_wsgi, args.requests, args.rounds)
     if memory is not None:
