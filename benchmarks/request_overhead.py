@@ -1,12 +1,14 @@
 """Per-request overhead of verwerkingen-otel next to OpenTelemetry's own web instrumentation.
 
-For Flask and for FastAPI, one run times the same one-route app four ways, in process and
+For Flask and for FastAPI, one run times the same one-route app three ways, in process and
 without a network (the WSGI callable and the ASGI callable are called directly, so nothing but
 the app stack is measured):
 
     bare    the app as it is
     ours    + our middleware/extension + one @verwerkingsactie (memory delivery, or --delivery sync)
     otel    + opentelemetry-instrumentation-flask / -asgi, SDK tracer, in-memory span exporter
+            behind the matching processor: batch (a thread) next to memory delivery, simple
+            (on the request path) next to sync
 
 and prints the overhead over bare of ours and of otel, and their ratio (target: ours <= 0.5x
 otel). Run: python benchmarks/request_overhead.py [--requests N] [--delivery memory|sync]
@@ -37,14 +39,18 @@ def configure_pipeline(delivery: str = "memory") -> Any:
         return pipeline.configure(delivery="sync", exporters=["memory"])
 
 
+BACKGROUND = True  # set by main(): like-for-like span processing for the otel variant
+
+
 def otel_provider() -> Any:
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    processor = BatchSpanProcessor(exporter) if BACKGROUND else SimpleSpanProcessor(exporter)
+    provider.add_span_processor(processor)
     return provider, exporter
 
 
@@ -196,13 +202,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--delivery", choices=["memory", "sync"], default="memory")
     args = parser.parse_args(argv)
+    global BACKGROUND
     pipeline = configure_pipeline(args.delivery)
+    BACKGROUND = pipeline.settings.delivery != "sync"
     memory = pipeline.exporter("memory")
     flask_t = measure(flask_app, time_wsgi, args.requests, args.rounds)
     if memory is not None:
         memory.clear()
     fastapi_t = measure(fastapi_app, time_asgi, args.requests, args.rounds)
-    print(f"delivery={pipeline.settings.delivery} exporters={','.join(pipeline.settings.exporters)}; "
+    print(f"delivery={pipeline.settings.delivery} exporters={','.join(pipeline.settings.exporters)} "
+          f"(otel: {'batch' if BACKGROUND else 'simple'} span processor); "
           f"{args.rounds} interleaved rounds x {args.requests} requests, fastest round of each")
     ratios = [report("Flask", flask_t), report("FastAPI", fastapi_t)]
     pipeline.shutdown()
