@@ -27,7 +27,7 @@ __all__ = ["RecordingError", "RequestScope", "is_excluded", "problem_503", "reco
 logger = logging.getLogger("verwerkingen_otel.web")
 _W3C = TraceContextTextMapPropagator()
 
-PROBLEM_TYPE = "https://verwerkingen-otel.readthedocs.io/problems/recording-unavailable"
+PROBLEM_TYPE = "urn:verwerkingen-otel:problem:recording-unavailable"
 
 
 def problem_503() -> tuple[bytes, list[tuple[str, str]]]:
@@ -38,7 +38,8 @@ def problem_503() -> tuple[bytes, list[tuple[str, str]]]:
             "code": "recording_unavailable",
             "title": "De verwerking kan niet worden vastgelegd.",
             "status": 503,
-            "detail": "The processing could not be recorded in the verwerkingenlog, so it was not carried out.",
+            "detail": "De verwerkingsactie kon niet in het verwerkingenlog worden vastgelegd; "
+            "daarom is het verzoek niet uitgevoerd. Probeer het later opnieuw.",
             "instance": f"urn:uuid:{uuid.uuid4()}",
         }
     ).encode()
