@@ -91,7 +91,7 @@ _API_ORDER: tuple[tuple[str, str], ...] = tuple(
 )
 """(attribute, API key) in the order `Verwerkingsactie.to_api` writes them."""
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_scan = json.scanner.make_scanner(json.JSONDecoder())
+_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 
 
 def _load_json(text: str) -> Any:

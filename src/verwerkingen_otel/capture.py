@@ -46,7 +46,7 @@ from .attributes import (
     objects_json,
 )
 from .config import ConfigurationError, check_annotation
-from .context import Afnemer, _gebruiker, current_afnemer, current_inbound_trace
+from .context import Afnemer, current_afnemer, current_gebruiker, current_inbound_trace
 from .model import IDENTIFICATOR_MAX, FieldError, ValidationError, Vertrouwelijkheid, new_uuid4
 from .objects import ObjectSpec, Placement, render_object
 
@@ -210,6 +210,11 @@ class Actie:
     span: Span
     attributes: dict[str, str]
     tijdstip_us: int
+    _label: str
+    _parts: list[str]
+    _strict: bool
+    _token: Token[Actie | None]
+    _context: Context | None
 
     @property
     def actie_naam(self) -> str | None:
@@ -461,7 +466,7 @@ class verwerkingsactie:
         attributes = self._base(pipeline).copy()
         parent = _actie_var.get()
         frame = _verwerking_var.get()
-        afnemer = current_afnemer()  # ours, else one the `verwerkingen` propagator extracted
+        afnemer = current_afnemer()
         if self._verwerking_id is None:
             if frame is not None:
                 attributes[VERWERKING_ID] = frame.verwerking_id
@@ -477,7 +482,7 @@ class verwerkingsactie:
                 attributes[VERWERKING_NAAM] = naam
         if frame is not None or afnemer is not None:
             self._from_context(attributes, frame, afnemer)
-        gebruiker = _gebruiker.get()
+        gebruiker = current_gebruiker()
         if gebruiker is not None:
             if isinstance(gebruiker, str) and len(gebruiker) <= IDENTIFICATOR_MAX:
                 attributes[GEBRUIKER] = gebruiker

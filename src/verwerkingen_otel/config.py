@@ -279,7 +279,7 @@ def check_annotation(name: str, value: Any) -> Any:
             return check_duration(value)
         if name == "verwerkingsactiviteit_url":
             return check_uri(value)
-        return check_text(value)
+        return check_text(value) or None  # an empty name is no name: unset, like an empty env var
     except InvalidValue as exc:
         raise ConfigurationError(name, exc.reason) from None
 

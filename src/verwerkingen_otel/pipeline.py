@@ -130,9 +130,9 @@ def _resolve(registry: dict[str, _Entry], name: str, settings: Settings, setting
             raise
         raise settings.error(setting, f"{name!r} is not available yet in this version") from None
     factory = getattr(module, attr, None)
-    if factory is None:
+    if not callable(factory):
         raise settings.error(setting, f"{name!r} is not available yet in this version")
-    return factory
+    return factory  # type: ignore[no-any-return]
 
 
 # --- the pipeline -----------------------------------------------------------------------------
@@ -256,9 +256,13 @@ def configure(**overrides: Any) -> Pipeline:
     pipeline = build_pipeline(load_settings(overrides))
     with _lock:
         previous, _current = _current, None
-        if previous is not None:
-            previous.shutdown()
-        _current = pipeline
+        try:
+            if previous is not None:
+                previous.shutdown()
+        except Exception:  # the old pipeline's trouble must not keep the new one out
+            logger.exception("the previous verwerkingen pipeline failed to shut down")
+        finally:
+            _current = pipeline
         if not _atexit_registered:
             atexit.register(_shutdown_at_exit)
             _atexit_registered = True

@@ -385,3 +385,12 @@ def test_verwerking_id_from_the_annotation(verwerkingen: RecordedVerwerkingen) -
     vast(BSN_A)
     vast(BSN_B)
     assert [b["verwerkingId"] for b in verwerkingen.acties] == [str(zaak), str(zaak)]
+
+
+def test_empty_names_count_as_unset(verwerkingen: RecordedVerwerkingen) -> None:
+    with vo.verwerking(verwerking_naam="Zaak"):
+        with vo.verwerkingsactie(actie_naam="", handeling_naam="", verwerking_naam="") as actie:
+            actie.add_object(BSN_A)
+    (body,) = verwerkingen.acties
+    assert "actieNaam" not in body and "handelingNaam" not in body
+    assert body["verwerkingNaam"] == "Zaak"

@@ -178,8 +178,8 @@ def test_format_tijdstip_keeps_offset_and_microseconds() -> None:
 def test_new_uuid4_is_a_version_4_uuid() -> None:
     import uuid
 
-    seen = {new_uuid4() for _ in range(200)}
-    assert len(seen) == 200
+    seen = {new_uuid4() for _ in range(2000)}  # spans several blocks of random bytes
+    assert len(seen) == 2000
     for text in seen:
         parsed = uuid.UUID(text)
         assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and str(parsed) == text
@@ -464,3 +464,35 @@ def test_no_error_message_contains_a_broken_bsn(bad: str) -> None:
         assert bad not in str(exc) and bad not in repr(exc.errors)
     else:  # pragma: no cover - changing the check digit always breaks the 11-test
         pytest.fail("a BSN with a changed check digit passed")
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_new_uuid4_differs_in_a_forked_child() -> None:
+    import os
+
+    new_uuid4()  # the parent holds an unused rest of a random block
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, new_uuid4().encode())
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 100).decode()
+    os.waitpid(pid, 0)
+    assert child and child != new_uuid4()
+
+
+def test_new_uuid4_from_many_threads_is_unique() -> None:
+    import threading
+
+    found: list[str] = []
+
+    def many() -> None:
+        found.extend(new_uuid4() for _ in range(2000))
+
+    threads = [threading.Thread(target=many) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(found)) == 8000

@@ -296,3 +296,17 @@ def test_shutdown_at_exit_is_registered_once_and_never_raises(caplog: pytest.Log
     with caplog.at_level(logging.ERROR):
         pipeline._shutdown_at_exit()
     assert "failed to shut down at exit" in caplog.text
+
+
+def test_configure_installs_the_new_pipeline_even_if_the_old_one_fails_to_shut_down(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Kapot(SyncDelivery):
+        def shutdown(self, timeout: float = 5.0) -> bool:
+            raise OSError("disk weg")
+
+    register_delivery("kapot", lambda settings, exporters: Kapot(exporters))
+    vo.configure(delivery="kapot", exporters=["memory"])
+    new = vo.configure(delivery="sync", exporters=["memory"])
+    assert pipeline.current_pipeline() is new
+    assert "the previous verwerkingen pipeline failed to shut down" in caplog.text
