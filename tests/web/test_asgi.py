@@ -289,3 +289,25 @@ def test_mounted_app_of_ours_inside_ours_records_once(verwerkingen: Any) -> None
     actie = verwerkingen.assert_one(actie_naam="Sync")
     assert (actie["afnemerId"], actie["gebruiker"]) == (OIN, "buiten")
     assert calls == ["outer"]  # the inner middleware passed the request on untouched
+
+
+def test_traceparent_read_whatever_otel_propagators_says(verwerkingen: Any) -> None:
+    from opentelemetry import propagate
+    from opentelemetry.propagators.composite import CompositePropagator
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    spans = InMemorySpanExporter()
+    verwerkingen.pipeline.provider.add_span_processor(SimpleSpanProcessor(spans))
+    previous = propagate.get_global_textmap()
+    propagate.set_global_textmap(CompositePropagator([]))  # OTEL_PROPAGATORS=none
+    try:
+        with TestClient(make_app()) as client:
+            client.get("/sync/999993653", headers={"traceparent": f"00-{'4b' * 16}-{'00f067aa0ba902b7'}-01"})
+            client.get("/sync/999995017", headers={"traceparent": "00-zz-nonsense-01"})
+    finally:
+        propagate.set_global_textmap(previous)
+    first, second = spans.get_finished_spans()
+    assert first.context.trace_id == int("4b" * 16, 16)
+    assert first.parent is not None and first.parent.span_id == int("00f067aa0ba902b7", 16)
+    assert second.parent is None and second.context.trace_id != first.context.trace_id  # invalid: a new trace
