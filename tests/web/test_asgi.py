@@ -293,6 +293,7 @@ def test_mounted_app_of_ours_inside_ours_records_once(verwerkingen: Any) -> None
 
 def test_traceparent_read_whatever_otel_propagators_says(verwerkingen: Any) -> None:
     from opentelemetry import propagate
+    from opentelemetry.baggage.propagation import W3CBaggagePropagator
     from opentelemetry.propagators.composite import CompositePropagator
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -300,7 +301,7 @@ def test_traceparent_read_whatever_otel_propagators_says(verwerkingen: Any) -> N
     spans = InMemorySpanExporter()
     verwerkingen.pipeline.provider.add_span_processor(SimpleSpanProcessor(spans))
     previous = propagate.get_global_textmap()
-    propagate.set_global_textmap(CompositePropagator([]))  # OTEL_PROPAGATORS=none
+    propagate.set_global_textmap(CompositePropagator([W3CBaggagePropagator()]))  # OTEL_PROPAGATORS=baggage
     try:
         with TestClient(make_app()) as client:
             client.get("/sync/999993653", headers={"traceparent": f"00-{'4b' * 16}-{'00f067aa0ba902b7'}-01"})
