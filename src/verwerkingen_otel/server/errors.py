@@ -59,7 +59,8 @@ class ApiError(Exception):
 
 def validation_error(params: Iterable[InvalidParam | tuple[str, str, str]], detail: str | None = None) -> ApiError:
     """A 400 ValidatieFout from field errors."""
-    items = [InvalidParam(*p) for p in params]
+    # The YAML requires a non-empty name; a body key can be "" (name it as a non-field error).
+    items = [InvalidParam(name[:512] or "nonFieldErrors", code, reason) for name, code, reason in params]
     return ApiError(400, "invalid", detail or "Een of meer velden zijn ongeldig.", items)
 
 
