@@ -100,3 +100,10 @@ def test_no_secret_token_or_bsn_in_server_log(api):
     assert token not in log and token.split(".")[2] not in log
     for client in ("all", "plain", "read-normal"):
         assert secret_of(client) not in log
+
+
+def test_access_log_cannot_be_forged(api):
+    api.get("/verwerkingsacties/x%0a2026-01-01 INFO forged line%0d")
+    log = api.server.log_text()
+    assert "\n2026-01-01 INFO forged line" not in log
+    assert "GET /api/v1/verwerkingsacties/x?2026-01-01 INFO forged line? 404" in log

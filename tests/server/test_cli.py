@@ -120,3 +120,18 @@ def test_base_url_setting(tmp_path):
         r = httpx.post(f"{srv.api_url}/verwerkingsacties", json=actie_body(),
                        headers={"Authorization": "Bearer " + mint_token("a", SECRET)})
         assert r.headers["Location"] == f"https://log.example.nl/api/v1/verwerkingsacties/{r.json()['actieId']}"
+
+
+def test_newer_schema_version_refuses_to_start(tmp_path):
+    import sqlite3
+
+    from verwerkingen_otel.server.storage import Storage
+    url = f"sqlite:///{tmp_path}/new.db"
+    Storage(url).create_schema()
+    with sqlite3.connect(tmp_path / "new.db") as conn:
+        assert conn.execute("SELECT versie FROM vl_schema_versie").fetchall() == [(1,)]
+        conn.execute("INSERT INTO vl_schema_versie (versie) VALUES (99)")
+    clients = write_clients_file(tmp_path / "c.toml", {"a": (SECRET, [])})
+    r = run_cli("serve", "--database", url, "--clients", str(clients))
+    assert r.returncode == 2
+    assert "--database: database schema version 99 is newer than this server supports (1)" in r.stderr

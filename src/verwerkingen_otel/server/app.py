@@ -61,8 +61,14 @@ class ApiVersionAndAccessLog:
             await self.app(scope, receive, send_with_header)
         finally:
             if access_log.isEnabledFor(logging.INFO):
-                access_log.info("%s %s %d %.1fms", scope.get("method"), _DIGITS.sub("…", scope.get("path", "")),
+                access_log.info("%s %s %d %.1fms", scope.get("method"), _safe_path(scope.get("path", "")),
                                 status, (time.perf_counter() - start) * 1000)
+
+
+def _safe_path(path: str) -> str:
+    """The path for a log line: no digit runs (a BSN), no control characters (forged lines)."""
+    path = _DIGITS.sub("…", path[:300])
+    return "".join(c if c.isprintable() else "?" for c in path)
 
 
 async def _api_error(_request: Request, exc: Exception) -> Response:
