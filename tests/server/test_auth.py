@@ -107,3 +107,12 @@ def test_access_log_cannot_be_forged(api):
     log = api.server.log_text()
     assert "\n2026-01-01 INFO forged line" not in log
     assert "GET /api/v1/verwerkingsacties/x?2026-01-01 INFO forged line? 404" in log
+
+
+def test_a_reused_token_expires_on_time(api):
+    """Verified tokens are cached; their `exp` (with 30 s leeway) still counts on every call."""
+    token = "Bearer " + mint_token("all", secret_of("all"), exp=-29)
+    assert status(api, token) == 201
+    time.sleep(1.5)
+    assert status(api, token) == 401
+    assert status(api, token) == 401
