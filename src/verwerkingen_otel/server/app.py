@@ -14,6 +14,7 @@ import re
 import time
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -87,6 +88,11 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
 
 async def _server_error(_request: Request, exc: Exception) -> Response:
     # The type only: messages of database errors may quote values.
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # database down, unreachable or locked too long: transient, so 503 and a retry hint
+        log.error("database unavailable: %s", type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+        return problem(503, "database_unavailable", "De database is tijdelijk niet bereikbaar.",
+                       headers={"Retry-After": "1"})
     log.error("internal error: %s", type(exc).__name__)
     return problem(500, "server_error", "Er ging iets mis in de server.")
 
