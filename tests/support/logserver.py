@@ -15,6 +15,7 @@ API::
         server.kill()         # SIGKILL: a crash, no clean shutdown
         server.restart()      # stop (if running) + start
         server.log_text()     # everything the server wrote to stdout/stderr so far
+        server.wait_for_log("text", timeout=5)  # the output once it contains "text" (or timeout)
 
 `LogServer(database, clients_file=None, *, host="127.0.0.1", port=None, dev=False,
 extra_args=(), env=None, log_path=None, start_timeout=30.0)`: `port=None` picks a free
@@ -196,6 +197,15 @@ class LogServer:
             return self.log_path.read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:
             return ""
+
+    def wait_for_log(self, text: str, timeout: float = 5.0) -> str:
+        """Wait until `text` appears in the server's output (lines are written after responses)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.log_text()
+            if text in log or time.monotonic() > deadline:
+                return log
+            time.sleep(0.02)
 
     def __enter__(self) -> LogServer:
         return self.start() if not self.running else self
