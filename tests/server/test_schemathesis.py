@@ -10,6 +10,7 @@ succeed; that is deliberate (docs/server.md), so `negative_data_rejection` is no
 from __future__ import annotations
 
 import json
+import zlib
 
 import pytest
 import schemathesis
@@ -19,7 +20,7 @@ from schemathesis.checks import (
     content_type_conformance, not_a_server_error, response_headers_conformance, status_code_conformance,
 )
 
-from tests.server.conftest import secret_of
+from tests.server.conftest import actie_body, random_bsn, secret_of
 from tests.support.logserver import mint_token
 from tests.support.openapi import SPEC_FILES, load_spec, validate_schema
 
@@ -79,6 +80,33 @@ def _auth() -> dict[str, str]:
     return {"Authorization": "Bearer " + mint_token("all", secret_of("all"))}
 
 
+@pytest.fixture
+def known(api):
+    """Real actions, so generated cases also reach existing resources, not only 404s."""
+    bsn = random_bsn()
+    created = [api.create(actie_body(bsn, vertrouwelijkheid=v)) for v in ("normaal", "normaal", "vertrouwelijk")]
+    return {
+        "bsn": bsn,
+        "actieId": [c["actieId"] for c in created],
+        "verwerktObjectId": [c["verwerkteObjecten"][0]["verwerktObjectId"] for c in created],
+        "verwerkingId": [c["verwerkingId"] for c in created],
+    }
+
+
+def use_known(case, known) -> None:
+    """Deterministically (from the generated value) swap 3 in 4 generated ids for real ones."""
+    def pick(name: str, value: object) -> object:
+        h = zlib.crc32(repr(value).encode())
+        return value if h % 4 == 0 else known[name][h % len(known[name])]
+    for name in ("actieId", "verwerktObjectId"):
+        if case.path_parameters and name in case.path_parameters:
+            case.path_parameters[name] = pick(name, case.path_parameters[name])
+    if case.query and "verwerkingId" in case.query:
+        case.query["verwerkingId"] = pick("verwerkingId", case.query["verwerkingId"])
+    if case.query and "objectId" in case.query and zlib.crc32(repr(case.query).encode()) % 2:
+        case.query.update(objecttype="persoon", soortObjectId="BSN", objectId=known["bsn"])
+
+
 bp = schemathesis.from_pytest_fixture("bewerking_positive")
 # Negative data needs something schemathesis can negate: for the operations on a path uuid
 # (GET/DELETE, and PUT whose allOf body it cannot negate) hypothesis reports Unsatisfiable, so the
@@ -90,7 +118,8 @@ in_ = schemathesis.from_pytest_fixture("inzage_negative").exclude(path_regex=r"\
 
 @settings(max_examples=POSITIVE, **HYPOTHESIS)  # outside: lazy schemas read it there
 @bp.parametrize()
-def test_bewerking_positive(case):
+def test_bewerking_positive(case, known):
+    use_known(case, known)
     case.call_and_validate(headers=_auth(), checks=POSITIVE_CHECKS + (schema_without_nulls("bewerking"),))
 
 
@@ -102,7 +131,8 @@ def test_bewerking_negative(case):
 
 @settings(max_examples=POSITIVE, **HYPOTHESIS)  # outside: lazy schemas read it there
 @ip.parametrize()
-def test_inzage_positive(case):
+def test_inzage_positive(case, known):
+    use_known(case, known)
     case.call_and_validate(headers=_auth(), checks=POSITIVE_CHECKS + (schema_without_nulls("inzage"),))
 
 
