@@ -66,8 +66,9 @@ def bare_app(database: str):  # noqa: ANN201 - a Starlette app
             client_id="bare", vertrouwelijkheid=body["vertrouwelijkheid"], tijdstip=body["tijdstip"],
             tijdstip_instant=datetime.fromisoformat(body["tijdstip"]),
             velden={k: v for k, v in body.items() if k not in ("vertrouwelijkheid", "tijdstip", "verwerkteObjecten")},
-            objecten=(StoredObject(str(uuid.uuid4()), o["objecttype"], o["soortObjectId"], o["objectId"],
-                                   o.get("betrokkenheid"), tuple(s["soortGegeven"] for s in o["verwerkteSoortenGegevens"])),),
+            objecten=(StoredObject(
+                str(uuid.uuid4()), o["objecttype"], o["soortObjectId"], o["objectId"], o.get("betrokkenheid"),
+                tuple(s["soortGegeven"] for s in o["verwerkteSoortenGegevens"])),),
         )
         stored, _ = await run_in_threadpool(storage.create, new, None)
         return JSONResponse({"actieId": stored.actie_id}, status_code=201)
@@ -84,7 +85,7 @@ def start(cmd: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
             return proc
         except httpx.TransportError:
             if proc.poll() is not None:
-                raise RuntimeError(log.read_text())
+                raise RuntimeError(log.read_text()) from None
             time.sleep(0.05)
     proc.kill()
     raise RuntimeError("server did not start")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -135,3 +136,29 @@ def test_newer_schema_version_refuses_to_start(tmp_path):
     r = run_cli("serve", "--database", url, "--clients", str(clients))
     assert r.returncode == 2
     assert "--database: database schema version 99 is newer than this server supports (1)" in r.stderr
+
+
+def test_asgi_factory_for_other_servers(tmp_path):
+    """`uvicorn --factory verwerkingen_otel.server.app:create_app` with settings from the environment."""
+    from tests.support.logserver import free_port
+    clients = write_clients_file(tmp_path / "c.toml", {"a": (SECRET, ["read:normal"])})
+    port = free_port()
+    env = {**os.environ, "VERWERKINGEN_SERVER_DATABASE": f"sqlite:///{tmp_path}/f.db",
+           "VERWERKINGEN_SERVER_CLIENTS": str(clients), "VERWERKINGEN_SERVER_PAGE_SIZE": "7"}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "verwerkingen_otel.server.app:create_app",
+                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                r = httpx.post(f"http://127.0.0.1:{port}/api/v1/verwerkingsacties", json=actie_body(),
+                               headers={"Authorization": "Bearer " + mint_token("a", SECRET)})
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.05)
+        assert r.status_code == 201 and r.headers["API-version"] == "0.9.0"
+        assert (tmp_path / "f.db").exists()
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -68,7 +68,7 @@ def problem(status: int, code: str, detail: str, invalid_params: list[InvalidPar
             headers: dict[str, str] | None = None) -> JSONResponse:
     """Build the Fout (or, for 400, ValidatieFout) response."""
     body: dict[str, Any] = {
-        "type": f"https://httpstatuses.io/{status}",
+        "type": f"urn:verwerkingen-otel:fout:{code}",
         "code": code,
         "title": _TITLES.get(status, "Fout."),
         "status": status,
