@@ -10,9 +10,11 @@ succeed; that is deliberate (docs/server.md), so `negative_data_rejection` is no
 from __future__ import annotations
 
 import json
+import time
 import zlib
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import DataGenerationMethod
@@ -71,6 +73,22 @@ bewerking_negative = _loader("bewerking", [DataGenerationMethod.negative])
 inzage_positive = _loader("inzage", [DataGenerationMethod.positive])
 inzage_negative = _loader("inzage", [DataGenerationMethod.negative])
 
+def call_negative(case, server, spec_name: str) -> None:
+    """A request uvicorn refuses as invalid HTTP is answered and the connection closed at once;
+    when the client is still sending, that can reach it as a reset instead of the 400. Such a
+    reset counts as the protocol rejection only if the server logged one during this very call."""
+    rejections = server.log_text().count("Invalid HTTP request received")
+    try:
+        case.call_and_validate(headers=_auth(), checks=NEGATIVE_CHECKS + (schema_without_nulls(spec_name),))
+    except requests.exceptions.ConnectionError:
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            if server.log_text().count("Invalid HTTP request received") > rejections:
+                return
+            time.sleep(0.02)
+        raise
+
+
 POSITIVE_CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance,
                    response_headers_conformance)
 NEGATIVE_CHECKS = (not_a_server_error, status_code_conformance, unless_protocol_rejection(content_type_conformance))
@@ -125,8 +143,8 @@ def test_bewerking_positive(case, known):
 
 @settings(max_examples=NEGATIVE, **HYPOTHESIS)  # outside: lazy schemas read it there
 @bn.parametrize()
-def test_bewerking_negative(case):
-    case.call_and_validate(headers=_auth(), checks=NEGATIVE_CHECKS + (schema_without_nulls("bewerking"),))
+def test_bewerking_negative(case, server):
+    call_negative(case, server, "bewerking")
 
 
 @settings(max_examples=POSITIVE, **HYPOTHESIS)  # outside: lazy schemas read it there
@@ -138,5 +156,5 @@ def test_inzage_positive(case, known):
 
 @settings(max_examples=NEGATIVE, **HYPOTHESIS)  # outside: lazy schemas read it there
 @in_.parametrize()
-def test_inzage_negative(case):
-    case.call_and_validate(headers=_auth(), checks=NEGATIVE_CHECKS + (schema_without_nulls("inzage"),))
+def test_inzage_negative(case, server):
+    call_negative(case, server, "inzage")
