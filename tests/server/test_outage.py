@@ -35,6 +35,9 @@ def test_postgres_outage_is_503_then_recovers(postgres_admin_url, clients_file, 
         # an empty database: the tables are gone, so this is a 500, not a hang or a crash
         r = http.get("/verwerkingsacties", params={"objecttype": "persoon", "soortObjectId": "BSN", "objectId": bsn})
         assert r.status_code in (500, 503)
+        log = srv.wait_for_log(f"GET /api/v1/verwerkingsacties {r.status_code}")
+        assert "Traceback" not in log and bsn not in log  # failures are logged by type and place only
+        assert "internal error: ProgrammingError at " in log or "database unavailable" in log
         srv.restart()  # a restart recreates the schema
         assert http.post("/verwerkingsacties", json=actie_body()).status_code == 201
     with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
