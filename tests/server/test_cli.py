@@ -162,3 +162,16 @@ def test_asgi_factory_for_other_servers(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_logserver_defaults_for_other_suites():
+    """LogServer() with only a clients mapping: a temporary SQLite log that survives a SIGKILL."""
+    with LogServer(clients={"app": (SECRET, ["read:normal"])}) as srv:
+        headers = {"Authorization": "Bearer " + mint_token("app", SECRET)}
+        created = httpx.post(f"{srv.api_url}/verwerkingsacties", json=actie_body(), headers=headers)
+        assert created.status_code == 201
+        port, pid = srv.port, srv.pid
+        assert srv.kill() == -9 and not srv.running
+        srv.start()
+        assert srv.port == port and srv.pid != pid
+        assert httpx.get(created.headers["Location"], headers=headers).json() == created.json()
