@@ -88,7 +88,8 @@ def test_bare_path_database_and_restart(tmp_path):
         srv.restart()
         got = httpx.get(r.headers["Location"], headers=headers)
         assert got.status_code == 200 and got.json() == r.json()
-    assert (tmp_path / "bare.db").exists()
+        assert (tmp_path / "bare.db-wal").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "bare.db").stat().st_mode & 0o777 == 0o600  # personal data: owner only
 
 
 def test_dev_mode_prints_working_credentials(tmp_path):
