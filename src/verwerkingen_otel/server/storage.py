@@ -228,7 +228,10 @@ class Storage:
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
+        """One snapshot per read (a page's `count` and `results` agree; SQLite does this anyway)."""
         with self.engine.connect() as conn:
+            if not self.is_sqlite:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 yield conn
 
