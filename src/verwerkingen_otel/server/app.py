@@ -16,6 +16,7 @@ import traceback
 from typing import Any
 
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -109,9 +110,10 @@ async def _server_error(_request: Request, exc: Exception) -> Response:
 
 def _failure_response(exc: Exception) -> Response:
     """500, or 503 when the database is unavailable; the log gets the type and place only."""
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        # database down, unreachable or locked too long: transient, so 503 and a retry hint
-        log.error("database unavailable: %s", type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeout)):
+        # database down, unreachable, locked or overloaded too long: transient, so 503 and a retry hint
+        orig = getattr(exc, "orig", None)
+        log.error("database unavailable: %s", type(orig).__name__ if orig else type(exc).__name__)
         return problem(503, "database_unavailable", "De database is tijdelijk niet bereikbaar.",
                        headers={"Retry-After": "1"})
     log.error("internal error: %s at %s", type(exc).__name__, _where(exc))
