@@ -46,7 +46,7 @@ from .attributes import (
     objects_json,
 )
 from .config import ConfigurationError, check_annotation
-from .context import Afnemer, current_afnemer, current_gebruiker
+from .context import Afnemer, current_afnemer, current_gebruiker, current_inbound_trace
 from .model import IDENTIFICATOR_MAX, FieldError, ValidationError, Vertrouwelijkheid, new_uuid4
 from .objects import ObjectSpec, Placement, render_object
 
@@ -298,6 +298,14 @@ def current_actie() -> Actie | None:
     return _actie_var.get()
 
 
+def _root_context() -> Context:
+    """A top-level action's parent: the caller's inbound trace (set by the web middleware), if any."""
+    inbound = current_inbound_trace()
+    if inbound is None:
+        return _EMPTY_CONTEXT
+    return trace.set_span_in_context(trace.NonRecordingSpan(inbound), _EMPTY_CONTEXT)
+
+
 def _error_type(exc: BaseException) -> str:
     cls = type(exc)
     return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
@@ -486,7 +494,7 @@ class verwerkingsactie:
         app_span = _get_current_span().get_span_context()
         span = pipeline.tracer.start_span(
             span_name,
-            context=parent.span_context() if parent is not None else _EMPTY_CONTEXT,
+            context=parent.span_context() if parent is not None else _root_context(),
             attributes=attributes,
             links=(Link(app_span),) if app_span.is_valid else None,
             start_time=us * 1000,

@@ -47,8 +47,10 @@ def _serve(args: argparse.Namespace) -> int:
     return serve(args)
 
 
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_serve_parser]
-SUBCOMMANDS.append(add_outbox_parser)
+from .rules import add_rules_parser  # noqa: E402 - web: check-rules
+
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_serve_parser, add_rules_parser,
+                                                                 add_outbox_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

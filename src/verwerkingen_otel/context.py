@@ -13,15 +13,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Any, Callable, Iterator, TypeVar
 
+from opentelemetry import context as otel_context
+from opentelemetry.trace import SpanContext
+
 from .model import Vertrouwelijkheid
 
 __all__ = [
+    "AFNEMER_KEY",
     "Afnemer",
     "current_afnemer",
     "current_gebruiker",
+    "current_inbound_trace",
     "run_in_context",
     "use_afnemer",
     "use_gebruiker",
+    "use_inbound_trace",
 ]
 
 T = TypeVar("T")
@@ -48,11 +54,27 @@ _afnemer: contextvars.ContextVar[Afnemer | None] = contextvars.ContextVar(
 _gebruiker: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "verwerkingen_gebruiker", default=None
 )
+_inbound_trace: contextvars.ContextVar[SpanContext | None] = contextvars.ContextVar(
+    "verwerkingen_inbound_trace", default=None
+)
+
+
+AFNEMER_KEY = otel_context.create_key("verwerkingen-afnemer")
+"""Where propagation.py's `extract` leaves the afnemer in an OpenTelemetry Context."""
 
 
 def current_afnemer() -> Afnemer | None:
-    """The afnemer of the request being handled, if any."""
-    return _afnemer.get()
+    """The afnemer of the request being handled, if any.
+
+    Set by our middleware; else the one the `verwerkingen` propagator extracted into the
+    current OpenTelemetry Context (an app instrumented by opentelemetry-instrumentation-*).
+    """
+    afnemer = _afnemer.get()
+    if afnemer is None:
+        value = otel_context.get_value(AFNEMER_KEY)
+        if isinstance(value, Afnemer):
+            return value
+    return afnemer
 
 
 def current_gebruiker() -> str | None:
@@ -78,6 +100,25 @@ def use_gebruiker(gebruiker: str | None) -> Iterator[None]:
         yield
     finally:
         _gebruiker.reset(token)
+
+
+def current_inbound_trace() -> SpanContext | None:
+    """The caller's W3C trace context (`traceparent`) of the request being handled, if any.
+
+    A top-level action parents to it, so the caller's action and ours share one trace
+    (Logboek: the processing that caused this one, also across services).
+    """
+    return _inbound_trace.get()
+
+
+@contextmanager
+def use_inbound_trace(span_context: SpanContext | None) -> Iterator[None]:
+    """Make `span_context` (remote, valid) the parent of top-level actions inside the block."""
+    token = _inbound_trace.set(span_context)
+    try:
+        yield
+    finally:
+        _inbound_trace.reset(token)
 
 
 def run_in_context(fn: Callable[..., T]) -> Callable[..., T]:

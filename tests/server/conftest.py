@@ -41,7 +41,10 @@ def secret_of(client_id: str) -> str:
     return f"secret-{client_id}-0123456789abcdef0123456789abcdef"
 
 
-def random_bsn(rng: random.Random = random.Random()) -> str:
+_RNG = random.Random()
+
+
+def random_bsn(rng: random.Random = _RNG) -> str:
     """A random BSN that passes the 11-test."""
     while True:
         digits = [rng.randint(0, 9) for _ in range(8)]

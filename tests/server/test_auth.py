@@ -94,9 +94,26 @@ def test_no_secret_token_or_bsn_in_server_log(api):
     api.get("/verwerkte-objecten", params={"objecttype": "persoon", "soortObjectId": "BSN", "objectId": bsn,
                                            "beginDatum": "2024-01-01", "eindDatum": "2025-01-01"})
     api.post(actie_body(bsn, bewaartermijn="bad"))
-    log = api.server.log_text()
+    api.get("/log-sentinel")
+    log = api.server.wait_for_log("/log-sentinel 404")
     assert "/verwerkingsacties" in log  # the access log is there, so this test can see
     assert bsn not in log
     assert token not in log and token.split(".")[2] not in log
     for client in ("all", "plain", "read-normal"):
         assert secret_of(client) not in log
+
+
+def test_access_log_cannot_be_forged(api):
+    api.get("/verwerkingsacties/x%0a2026-01-01 INFO forged line%0d")
+    log = api.server.wait_for_log("forged line? 404")
+    assert "\n2026-01-01 INFO forged line" not in log
+    assert "GET /api/v1/verwerkingsacties/x?2026-01-01 INFO forged line? 404" in log
+
+
+def test_a_reused_token_expires_on_time(api):
+    """Verified tokens are cached; their `exp` (with 30 s leeway) still counts on every call."""
+    token = "Bearer " + mint_token("all", secret_of("all"), exp=-29)
+    assert status(api, token) == 201
+    time.sleep(1.5)
+    assert status(api, token) == 401
+    assert status(api, token) == 401

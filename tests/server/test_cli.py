@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -87,7 +88,8 @@ def test_bare_path_database_and_restart(tmp_path):
         srv.restart()
         got = httpx.get(r.headers["Location"], headers=headers)
         assert got.status_code == 200 and got.json() == r.json()
-    assert (tmp_path / "bare.db").exists()
+        assert (tmp_path / "bare.db-wal").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "bare.db").stat().st_mode & 0o777 == 0o600  # personal data: owner only
 
 
 def test_dev_mode_prints_working_credentials(tmp_path):
@@ -120,3 +122,57 @@ def test_base_url_setting(tmp_path):
         r = httpx.post(f"{srv.api_url}/verwerkingsacties", json=actie_body(),
                        headers={"Authorization": "Bearer " + mint_token("a", SECRET)})
         assert r.headers["Location"] == f"https://log.example.nl/api/v1/verwerkingsacties/{r.json()['actieId']}"
+
+
+def test_newer_schema_version_refuses_to_start(tmp_path):
+    import sqlite3
+
+    from verwerkingen_otel.server.storage import Storage
+    url = f"sqlite:///{tmp_path}/new.db"
+    Storage(url).create_schema()
+    with sqlite3.connect(tmp_path / "new.db") as conn:
+        assert conn.execute("SELECT versie FROM vl_schema_versie").fetchall() == [(1,)]
+        conn.execute("INSERT INTO vl_schema_versie (versie) VALUES (99)")
+    clients = write_clients_file(tmp_path / "c.toml", {"a": (SECRET, [])})
+    r = run_cli("serve", "--database", url, "--clients", str(clients))
+    assert r.returncode == 2
+    assert "--database: database schema version 99 is newer than this server supports (1)" in r.stderr
+
+
+def test_asgi_factory_for_other_servers(tmp_path):
+    """`uvicorn --factory verwerkingen_otel.server.app:create_app` with settings from the environment."""
+    from tests.support.logserver import free_port
+    clients = write_clients_file(tmp_path / "c.toml", {"a": (SECRET, ["read:normal"])})
+    port = free_port()
+    env = {**os.environ, "VERWERKINGEN_SERVER_DATABASE": f"sqlite:///{tmp_path}/f.db",
+           "VERWERKINGEN_SERVER_CLIENTS": str(clients), "VERWERKINGEN_SERVER_PAGE_SIZE": "7"}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "verwerkingen_otel.server.app:create_app",
+                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                r = httpx.post(f"http://127.0.0.1:{port}/api/v1/verwerkingsacties", json=actie_body(),
+                               headers={"Authorization": "Bearer " + mint_token("a", SECRET)})
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.05)
+        assert r.status_code == 201 and r.headers["API-version"] == "0.9.0"
+        assert (tmp_path / "f.db").exists()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_logserver_defaults_for_other_suites():
+    """LogServer() with only a clients mapping: a temporary SQLite log that survives a SIGKILL."""
+    with LogServer(clients={"app": (SECRET, ["read:normal"])}) as srv:
+        headers = {"Authorization": "Bearer " + mint_token("app", SECRET)}
+        created = httpx.post(f"{srv.api_url}/verwerkingsacties", json=actie_body(), headers=headers)
+        assert created.status_code == 201
+        port, pid = srv.port, srv.pid
+        assert srv.kill() == -9 and not srv.running
+        srv.start()
+        assert srv.port == port and srv.pid != pid
+        assert httpx.get(created.headers["Location"], headers=headers).json() == created.json()

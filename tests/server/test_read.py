@@ -154,3 +154,54 @@ def test_get_one_confidential_needs_read_confidential(api):
 def test_unauthenticated_reads(api, client):
     assert api.get("/verwerkingsacties", client=client).status_code == 401
     assert api.get(f"/verwerkingsacties/{uuid.uuid4()}", client=client).status_code == 401
+
+
+def test_filters_and_paging_match_a_reference_model(api):
+    """Random instants in random offsets, random windows: the server agrees with plain Python."""
+    import random
+    from datetime import date, datetime, timedelta, timezone
+    rng = random.Random(20241128)
+    bsn = random_bsn()
+    other = str(uuid.uuid4())
+    acties = []
+    for i in range(24):
+        offset = timezone(timedelta(minutes=rng.choice([-720, -300, 0, 60, 120, 330, 840])))
+        base = datetime(2024, 3, 30, 12, tzinfo=timezone.utc) + timedelta(minutes=rng.randrange(-3000, 3000))
+        if i % 6 == 0 and acties:  # the same instant as an earlier action, in another offset
+            base = datetime.fromisoformat(acties[-1]["tijdstip"])
+        moment = base.astimezone(offset)
+        level = rng.choice(["normaal", "normaal", "vertrouwelijk"])
+        activity = other if i % 4 == 0 else ACTIVITEIT
+        created = api.create(actie_body(bsn, tijdstip=moment.isoformat(), vertrouwelijkheid=level,
+                                        verwerkingsactiviteitId=activity))
+        acties.append(created)
+
+    def expected(begin, end, activity=None, levels=None):
+        hits = [a for a in acties
+                if (begin is None or datetime.fromisoformat(a["tijdstip"]).date() >= begin)
+                and (end is None or datetime.fromisoformat(a["tijdstip"]).date() < end)
+                and (activity is None or a["verwerkingsactiviteitId"] == activity)
+                and (levels is None or a["vertrouwelijkheid"] in levels)]
+        hits.sort(key=lambda a: (datetime.fromisoformat(a["tijdstip"]), a["actieId"]))
+        return [a["actieId"] for a in hits]
+
+    def served(**params):
+        ids, page = [], 1
+        while True:
+            r = api.list(bsn, page=page, **{k: v for k, v in params.items() if v is not None})
+            assert r.status_code == 200, r.text
+            body = r.json()
+            ids += [a["actieId"] for a in body["results"]]
+            if body["next"] is None:
+                assert body["count"] == len(ids)
+                return ids
+            page += 1
+
+    days = [date(2024, 3, 27) + timedelta(days=d) for d in range(7)]
+    for _ in range(12):
+        begin, end = sorted(rng.sample(days, 2))
+        activity = rng.choice([None, other])
+        levels = rng.choice([None, ["normaal"], ["vertrouwelijk"]])
+        assert served(beginDatum=begin.isoformat(), eindDatum=end.isoformat(), verwerkingsactiviteitId=activity,
+                      vertrouwelijkheid=",".join(levels) if levels else None) == expected(begin, end, activity, levels)
+    assert served() == expected(None, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -204,3 +205,24 @@ def test_the_append_only_guard_is_real(storage):
     with pytest.raises(Exception, match="append-only"):
         with storage.engine.begin() as conn:
             conn.execute(text("DELETE FROM vl_verwerkte_objecten"))
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_check_order_on_put_and_patch(api, method):
+    created = api.create(actie_body())
+    path = f"/verwerkingsacties/{created['actieId']}" if method == "PUT" else "/verwerkingsacties"
+    params = {} if method == "PUT" else {"verwerkingId": created["verwerkingId"]}
+    big = b"x" * (1024 * 1024 + 1)
+
+    def send(content, content_type="application/json", client="all"):
+        return api.request(method, path, params=params, content=content, client=client,
+                           headers={"Content-Type": content_type}).status_code
+
+    assert send(big, "text/plain", client=None) == 401
+    assert send(big, "text/plain") == 413
+    assert send(b"{", "text/plain") == 415
+    assert send(b"{") == 400
+    assert send(b"{}", client="plain") == 400  # validation before scope
+    valid = full_put_body(created) if method == "PUT" else {"bewaartermijn": "P1Y"}
+    assert send(json.dumps(valid).encode(), client="plain") == 403
+    assert api.current(created["actieId"]) == created

@@ -15,10 +15,13 @@ API::
         server.kill()         # SIGKILL: a crash, no clean shutdown
         server.restart()      # stop (if running) + start
         server.log_text()     # everything the server wrote to stdout/stderr so far
+        server.wait_for_log("text", timeout=5)  # the output once it contains "text" (or timeout)
 
-`LogServer(database, clients_file=None, *, host="127.0.0.1", port=None, dev=False,
-extra_args=(), env=None, log_path=None, start_timeout=30.0)`: `port=None` picks a free
-loopback port once (kept across restarts); `database` is any URL `serve --database` accepts.
+`LogServer(database=None, clients_file=None, *, clients=None, host="127.0.0.1", port=None,
+dev=False, extra_args=(), env=None, log_path=None, start_timeout=30.0)`: `port=None` picks a
+free loopback port once (kept across restarts); `database` is any URL `serve --database`
+accepts, None for a fresh temporary SQLite file (kept across restarts); `clients`
+({id: (secret, scopes)}) writes a temporary clients file instead of passing `clients_file`.
 `start()` returns once the server answers HTTP (any response) and raises RuntimeError with
 the server's output if it exits or does not answer in time. `pid`, `running`, `port`,
 `base_url` are attributes. Use as a context manager, or call `stop()` yourself.
@@ -92,11 +95,19 @@ class LogServer:
     """One `verwerkingen-otel serve` subprocess on loopback; see the module docstring."""
 
     def __init__(
-        self, database: str, clients_file: Path | str | None = None, *, host: str = "127.0.0.1",
+        self, database: str | None = None, clients_file: Path | str | None = None, *,
+        clients: Mapping[str, tuple[str, Iterable[str]]] | None = None, host: str = "127.0.0.1",
         port: int | None = None, dev: bool = False, extra_args: Sequence[str] = (),
         env: Mapping[str, str] | None = None, log_path: Path | str | None = None,
         start_timeout: float = 30.0,
     ) -> None:
+        import tempfile
+        if database is None or clients is not None:
+            self._tmpdir = Path(tempfile.mkdtemp(prefix="logserver-"))
+        if database is None:
+            database = f"sqlite:///{self._tmpdir / 'verwerkingenlog.db'}"
+        if clients is not None:
+            clients_file = write_clients_file(self._tmpdir / "clients.toml", clients)
         self.database = database
         self.clients_file = None if clients_file is None else str(clients_file)
         self.host = host
@@ -106,7 +117,6 @@ class LogServer:
         self.env = dict(env or {})
         self.start_timeout = start_timeout
         if log_path is None:
-            import tempfile
             fd, name = tempfile.mkstemp(prefix="logserver-", suffix=".log")
             os.close(fd)
             log_path = name
@@ -196,6 +206,15 @@ class LogServer:
             return self.log_path.read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:
             return ""
+
+    def wait_for_log(self, text: str, timeout: float = 5.0) -> str:
+        """Wait until `text` appears in the server's output (lines are written after responses)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.log_text()
+            if text in log or time.monotonic() > deadline:
+                return log
+            time.sleep(0.02)
 
     def __enter__(self) -> LogServer:
         return self.start() if not self.running else self

@@ -12,8 +12,11 @@ from __future__ import annotations
 import logging
 import re
 import time
+import traceback
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -46,10 +49,12 @@ class ApiVersionAndAccessLog:
             return
         start = time.perf_counter()
         status = 500
+        started = False
 
         async def send_with_header(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
+                started = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 if not any(k.lower() == b"api-version" for k, _ in headers):
@@ -59,10 +64,23 @@ class ApiVersionAndAccessLog:
 
         try:
             await self.app(scope, receive, send_with_header)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a problem response
+            # Handled here, not by Starlette's ServerErrorMiddleware, so no traceback (whose
+            # messages may quote values, BSNs among them) reaches the server log.
+            response = _failure_response(exc)
+            if started:  # too late for a response: the client sees a broken connection
+                return
+            await response(scope, receive, send_with_header)
         finally:
             if access_log.isEnabledFor(logging.INFO):
-                access_log.info("%s %s %d %.1fms", scope.get("method"), _DIGITS.sub("…", scope.get("path", "")),
+                access_log.info("%s %s %d %.1fms", scope.get("method"), _safe_path(scope.get("path", "")),
                                 status, (time.perf_counter() - start) * 1000)
+
+
+def _safe_path(path: str) -> str:
+    """The path for a log line: no digit runs (a BSN), no control characters (forged lines)."""
+    path = _DIGITS.sub("…", path[:300])
+    return "".join(c if c.isprintable() else "?" for c in path)
 
 
 async def _api_error(_request: Request, exc: Exception) -> Response:
@@ -79,9 +97,26 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
                    headers=dict(exc.headers or {}))
 
 
+def _where(exc: BaseException) -> str:
+    """The innermost frame of our own code (else the innermost one): enough to find the bug."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if "verwerkingen_otel" in f.filename] or frames
+    return f"{ours[-1].filename.rsplit('/', 1)[-1]}:{ours[-1].lineno} ({ours[-1].name})" if ours else "?"
+
+
 async def _server_error(_request: Request, exc: Exception) -> Response:
-    # The type only: messages of database errors may quote values.
-    log.error("internal error: %s", type(exc).__name__)
+    return _failure_response(exc)
+
+
+def _failure_response(exc: Exception) -> Response:
+    """500, or 503 when the database is unavailable; the log gets the type and place only."""
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeout)):
+        # database down, unreachable, locked or overloaded too long: transient, so 503 and a retry hint
+        orig = getattr(exc, "orig", None)
+        log.error("database unavailable: %s", type(orig).__name__ if orig else type(exc).__name__)
+        return problem(503, "database_unavailable", "De database is tijdelijk niet bereikbaar.",
+                       headers={"Retry-After": "1"})
+    log.error("internal error: %s at %s", type(exc).__name__, _where(exc))
     return problem(500, "server_error", "Er ging iets mis in de server.")
 
 

@@ -7,6 +7,7 @@ narrow the grants from the clients file. Tokens and secrets never reach a log li
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -102,8 +103,14 @@ def _unauthorized(detail: str) -> ApiError:
 class Authenticator:
     """Checks `Authorization: Bearer <JWT>` against the registered clients."""
 
+    CACHE_SIZE = 4096
+
     def __init__(self, clients: Mapping[str, Client]) -> None:
         self._clients = dict(clients)
+        # Verified tokens, so a client reusing its token is not re-verified on every call:
+        # token -> (principal, exp or None). The same string always verifies the same way;
+        # only `exp` changes with time, so it is checked on every hit.
+        self._verified: dict[str, tuple[Principal, float | None]] = {}
 
     def authenticate(self, authorization: str | None) -> Principal:
         if not authorization:
@@ -112,6 +119,20 @@ class Authenticator:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise _unauthorized("Authorization header moet 'Bearer <JWT>' zijn.")
+        hit = self._verified.get(token)
+        if hit is not None:
+            principal, exp = hit
+            if exp is None or time.time() <= exp + LEEWAY_SECONDS:
+                return principal
+            self._verified.pop(token, None)
+            raise _unauthorized("Token is verlopen.")
+        principal, exp = self._verify(token)
+        if len(self._verified) >= self.CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = (principal, exp)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float | None]:
         try:
             header = jwt.get_unverified_header(token)
             claims = jwt.decode(token, options={"verify_signature": False})
@@ -132,7 +153,9 @@ class Authenticator:
             raise _unauthorized("Token is verlopen.") from None
         except jwt.PyJWTError:
             raise _unauthorized("Token is ongeldig of verkeerd ondertekend.") from None
-        return Principal(client.client_id, _narrow(client.scopes, verified))
+        exp = verified.get("exp")
+        return Principal(client.client_id, _narrow(client.scopes, verified)), (
+            float(exp) if isinstance(exp, (int, float)) else None)
 
 
 def _narrow(granted: frozenset[str], claims: Mapping[str, Any]) -> frozenset[str]:

@@ -6,6 +6,7 @@ existence (404) → scope rules that depend on the stored action (403).
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ from .pagination import page_body, parse_page
 from .params import Query, person_filter, vertrouwelijkheid_filter
 from .representation import actie_json, match_object_ids, new_actie, stored_objects
 from .state import state_of
-from .storage import IdempotencyConflict, NewActie, PersonFilter, StoredActie
+from .storage import IdempotencyConflict, NewActie, StoredActie
 
 NORMAAL = Vertrouwelijkheid.NORMAAL.value
 VERTROUWELIJK = Vertrouwelijkheid.VERTROUWELIJK.value
@@ -113,7 +114,7 @@ async def list_acties(request: Request) -> Response:
         raise forbidden("Voor het opvragen is read:normal of read:confidential nodig.")
     if not principal.has("read:confidential") and levels != frozenset({NORMAAL}):
         raise forbidden("Met read:normal moet vertrouwelijkheid=normaal gevraagd worden, en niets anders.")
-    flt = PersonFilter(**{**flt.__dict__, "vertrouwelijkheid": levels})
+    flt = dataclasses.replace(flt, vertrouwelijkheid=levels)
     count, acties = await state.db(state.storage.list_acties, flt, page.offset, page.size)
     base = state.base_url(request)
     return json_response(page_body(request, base, "/verwerkingsacties", page, count,

@@ -59,7 +59,8 @@ class ApiError(Exception):
 
 def validation_error(params: Iterable[InvalidParam | tuple[str, str, str]], detail: str | None = None) -> ApiError:
     """A 400 ValidatieFout from field errors."""
-    items = [InvalidParam(*p) for p in params]
+    # The YAML requires a non-empty name; a body key can be "" (name it as a non-field error).
+    items = [InvalidParam(name[:512] or "nonFieldErrors", code, reason) for name, code, reason in params]
     return ApiError(400, "invalid", detail or "Een of meer velden zijn ongeldig.", items)
 
 
@@ -67,7 +68,7 @@ def problem(status: int, code: str, detail: str, invalid_params: list[InvalidPar
             headers: dict[str, str] | None = None) -> JSONResponse:
     """Build the Fout (or, for 400, ValidatieFout) response."""
     body: dict[str, Any] = {
-        "type": f"https://httpstatuses.io/{status}",
+        "type": f"urn:verwerkingen-otel:fout:{code}",
         "code": code,
         "title": _TITLES.get(status, "Fout."),
         "status": status,

@@ -7,15 +7,18 @@ successful call is recorded as a verwerkingsactie of the server's own before it 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from datetime import datetime, timezone
+from typing import Any, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..model import InvalidValue, Vertrouwelijkheid, check_duration, check_oin, check_uri, check_uuid, \
-    format_tijdstip
+from ..model import (
+    InvalidValue, Vertrouwelijkheid, check_duration, check_oin, check_uri, check_uuid, format_tijdstip,
+)
 from .auth import Principal
 from .bewerking import NORMAAL, OPGEHEVEN, VERTROUWELIJK, forbidden, json_response
 from .errors import ApiError, validation_error
@@ -23,7 +26,7 @@ from .pagination import page_body, parse_page
 from .params import Query, person_filter
 from .representation import inzage_json
 from .state import ServerState, state_of
-from .storage import NewActie, PersonFilter, StoredObject
+from .storage import NewActie, StoredObject
 
 log = logging.getLogger("verwerkingen_otel.server")
 
@@ -49,7 +52,7 @@ async def list_objecten(request: Request) -> Response:
     if q.errors or flt is None:
         raise validation_error(q.errors)
     _require_read(principal)
-    flt = PersonFilter(**{**flt.__dict__, "vertrouwelijkheid": visible_levels(principal)})
+    flt = dataclasses.replace(flt, vertrouwelijkheid=visible_levels(principal))
     count, rows = await state.db(state.storage.list_objecten, flt, page.offset, page.size)
     base = state.base_url(request)
     body = page_body(request, base, "/verwerkte-objecten", page, count,
@@ -71,19 +74,19 @@ async def read_object(request: Request) -> Response:
         raise ApiError(404, "not_found", "Dit verwerkte object bestaat niet of is niet zichtbaar.")
     obj, actie = found
     person = obj.person()
-    shown = actie.__class__(**{**actie.__dict__, "objecten": tuple(o for o in actie.objecten if o.person() == person)})
+    shown = dataclasses.replace(actie, objecten=tuple(o for o in actie.objecten if o.person() == person))
     body = inzage_json(obj, shown, state.base_url(request))
     await log_inzage(state, request, principal, person)
     return json_response(body)
 
 
-def _header(request: Request, name: str, check: object) -> str | None:
+def _header(request: Request, name: str, check: Callable[[str], Any]) -> Any:
     """§4: a header value from outside is dropped with a warning when invalid, never an error."""
     raw = request.headers.get(name)
     if raw is None or raw == "":
         return None
     try:
-        return check(raw.strip())  # type: ignore[operator]
+        return check(raw.strip())
     except InvalidValue:
         log.warning("ignored invalid %s header on an Inzage call", name)
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.config
 import os
 import sys
 import time
@@ -66,13 +67,26 @@ def _print_dev_credentials(dev: str, host: str, port: int) -> None:
     )
 
 
+def _log_config(level: str) -> dict[str, object]:
+    """One format for uvicorn's and our lines; uvicorn's own access log stays off (it logs queries)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+        "root": {"handlers": ["stderr"], "level": level.upper()},
+        "loggers": {"uvicorn.access": {"level": "WARNING"}},
+    }
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
     from .storage import SchemaTooNew
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_config = _log_config(args.log_level)
+    logging.config.dictConfig(log_config)
     try:
         settings, dev = settings_from_args(args)
         app = create_app(settings)  # creates the schema once, before any worker starts
@@ -88,8 +102,9 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     if dev:
         _print_dev_credentials(dev, args.host, args.port)
+    # uvicorn applies log_config in every worker process too
     common = dict(host=args.host, port=args.port, access_log=False, log_level=args.log_level,
-                  server_header=False, log_config=None)
+                  server_header=False, log_config=log_config)
     if args.workers == 1:
         uvicorn.run(app, **common)
         return 0

@@ -9,6 +9,7 @@ writers of the same action collide instead of forking it; the loser retries on t
 from __future__ import annotations
 
 import json
+import os
 import random
 import threading
 import time
@@ -184,6 +185,8 @@ class Storage:
     """All database access of the server; every method is synchronous and thread-safe."""
 
     def __init__(self, url: str) -> None:
+        if url.startswith("sqlite:///"):
+            _create_private(url[len("sqlite:///"):])
         self.engine = make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         # In one process, serialise SQLite writers instead of letting them spin on the file lock.
@@ -225,7 +228,10 @@ class Storage:
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
+        """One snapshot per read (a page's `count` and `results` agree; SQLite does this anyway)."""
         with self.engine.connect() as conn:
+            if not self.is_sqlite:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 yield conn
 
@@ -471,6 +477,15 @@ class Storage:
             )
             for r in rows
         ]
+
+
+def _create_private(path: str) -> None:
+    """A new SQLite log is readable by its owner only (SQLite gives -wal/-shm the same mode)."""
+    if path and path != ":memory:" and not os.path.exists(path):
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            pass
 
 
 def _is_current() -> Any:
