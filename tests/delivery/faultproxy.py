@@ -25,6 +25,7 @@ class Seen:
     idempotency_key: str | None
     status: int
     at: float
+    headers: dict[str, str] | None = None
 
 
 class FaultProxy:
@@ -49,6 +50,7 @@ class FaultProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 key = self.headers.get("Idempotency-Key")
+                seen_headers = {k.lower(): v for k, v in self.headers.items()}
                 with proxy.lock:
                     fault = proxy.faults.pop(0) if proxy.faults else None
                     delay = proxy.delay
@@ -57,7 +59,7 @@ class FaultProxy:
                     status, headers, problem = fault
                     payload = json.dumps(problem).encode()
                     self._reply(status, {"Content-Type": "application/problem+json", **headers}, payload)
-                    proxy._record(self.command, self.path, key, status)
+                    proxy._record(self.command, self.path, key, status, seen_headers)
                     return
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() not in {"host", "content-length", "connection"}}
@@ -69,7 +71,7 @@ class FaultProxy:
                 except httpx.TransportError:
                     self._reply(502, {"Content-Type": "application/problem+json"},
                                 b'{"status":502,"title":"Bad Gateway"}')
-                    proxy._record(self.command, self.path, key, 502)
+                    proxy._record(self.command, self.path, key, 502, seen_headers)
                     return
                 if delay:
                     time.sleep(delay)
@@ -80,7 +82,7 @@ class FaultProxy:
                     self._reply(upstream.status_code, out, upstream.content)
                 except OSError:  # the client gave up waiting
                     pass
-                proxy._record(self.command, self.path, key, upstream.status_code)
+                proxy._record(self.command, self.path, key, upstream.status_code, seen_headers)
 
             def _reply(self, status: int, headers: dict[str, str], payload: bytes) -> None:
                 self.send_response(status)
@@ -104,9 +106,10 @@ class FaultProxy:
     def api_url(self) -> str:
         return f"{self.scheme}://127.0.0.1:{self.port}/api/v1"
 
-    def _record(self, method: str, path: str, key: str | None, status: int) -> None:
+    def _record(self, method: str, path: str, key: str | None, status: int,
+                headers: dict[str, str] | None = None) -> None:
         with self.lock:
-            self.seen.append(Seen(method, path, key, status, time.time()))
+            self.seen.append(Seen(method, path, key, status, time.time(), headers))
 
     def fail_next(self, n: int, status: int, retry_after: str | None = None) -> None:
         headers = {"Retry-After": retry_after} if retry_after is not None else {}

@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 import verwerkingen_otel as vo
 from tests.delivery.conftest import SECRET, actie_namen, make_actie
+from tests.delivery.faultproxy import FaultProxy
 from tests.support.logserver import LogServer
 from verwerkingen_otel import pipeline as pipeline_module
 from verwerkingen_otel.attributes import verwerkingsactie_attributes
@@ -180,3 +181,26 @@ def test_verwerkingenlog_exporter_reads_the_environment(logserver: LogServer, tm
     exporter = VerwerkingenlogExporter()
     assert os.path.exists(tmp_path / "env.db")
     exporter.shutdown()
+
+
+@pytest.mark.parametrize("delivery", ["sync", "outbox"])
+def test_deliverys_own_calls_carry_no_verwerkingen_headers_with_httpx_instrumented(
+        delivery: str, proxy: FaultProxy, logserver: LogServer, tmp_path: Path) -> None:
+    """Our outbound instrumentation is on, and the POST happens inside an action: still untouched."""
+    from verwerkingen_otel import httpx as vo_httpx
+
+    activiteit = str(uuid.uuid4())
+    log = vo.configure(api_url=proxy.api_url, client_id="app", secret=SECRET, delivery=delivery,
+                       outbox=str(tmp_path / "outbox.db"), oin="00000001821002193000")
+    was = vo_httpx.is_instrumented()
+    vo_httpx.instrument()
+    try:
+        with vo.verwerking(verwerking_id=str(uuid.uuid4()), vertrouwelijkheid="vertrouwelijk"):
+            annotated(activiteit)("999993653")
+        assert log.force_flush(10.0) is True
+    finally:
+        if not was:
+            vo_httpx.uninstrument()
+    (post,) = proxy.posts()
+    assert post.status == 201 and post.headers is not None
+    assert not {"oin", "verwerkingid", "vertrouwelijkheid", "verwerkingsactiviteitid", "traceparent"} & set(post.headers)
