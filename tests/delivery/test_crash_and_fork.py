@@ -94,3 +94,42 @@ def test_two_processes_share_one_outbox_and_each_action_arrives_once(
     assert len(keys) == len(set(keys)) == 80  # no record was sent by both processes
     assert sorted(actie_namen(logserver.api_url, activiteit)) == sorted(
         f"Raadplegen persoon {i}" for i in range(80))
+
+
+def test_gunicorn_preload_workers_share_the_outbox(logserver: LogServer, tmp_path: Path) -> None:
+    """gunicorn --preload: configured in the master, forked into 2 workers; every action once."""
+    import httpx
+
+    from tests.support.logserver import free_port
+
+    activiteit, port = str(uuid.uuid4()), free_port()
+    env = {**os.environ, "TEST_ACTIVITEIT": activiteit, "VERWERKINGEN_API_URL": logserver.api_url,
+           "VERWERKINGEN_CLIENT_ID": "app", "VERWERKINGEN_SECRET": SECRET,
+           "VERWERKINGEN_OUTBOX": str(tmp_path / "outbox.db")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--preload", "-w", "2", "-b", f"127.0.0.1:{port}",
+         "tests.delivery.gunicorn_app:app"], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        pids: set[str] = set()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=2.0)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        with httpx.Client(timeout=5.0) as web:  # new connections: both workers get some
+            for _ in range(30):
+                response = web.get(f"http://127.0.0.1:{port}/", headers={"Connection": "close"})
+                assert response.status_code == 200
+                pids.add(response.text)
+        deadline = time.monotonic() + 20
+        while len(actie_namen(logserver.api_url, activiteit)) < 31 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        out, _ = server.communicate(timeout=30)
+    assert len(pids) == 2, out  # both forked workers recorded actions
+    assert actie_namen(logserver.api_url, activiteit) == ["Raadplegen persoon"] * 31  # + the readiness probe
+    assert Outbox(tmp_path / "outbox.db").pending() == 0
