@@ -243,7 +243,8 @@ def test_jwt_claims_and_renewal_before_expiry(monkeypatch: pytest.MonkeyPatch) -
     renewed = auth.token()
     assert renewed != first
     assert jwt.decode(renewed, SECRET, algorithms=["HS256"], options={"verify_exp": False, "verify_iat": False})["iat"] > claims["iat"]
-    assert jwt_hs256({"a": 1}, "k") == jwt.encode({"a": 1}, "k", algorithm="HS256")
+    key = "k" * 32
+    assert jwt_hs256({"a": 1}, key) == jwt.encode({"a": 1}, key, algorithm="HS256")
 
 
 def test_half_credentials_fail_naming_the_setting() -> None:
