@@ -37,6 +37,9 @@ _EXPORTS: dict[str, str] = {
     "configure": "pipeline",
     "force_flush": "pipeline",
     "shutdown": "pipeline",
+    "AsyncVerwerkingenlogClient": "client",
+    "VerwerkingenlogClient": "client",
+    "VerwerkingenlogExporter": "exporter",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
@@ -59,7 +62,9 @@ if TYPE_CHECKING:
     from .capture import Actie, current_actie, current_verwerking, verwerking, verwerkingsactie
     from .config import ConfigurationError, Settings
     from .context import Afnemer, current_afnemer, current_gebruiker, run_in_context, use_afnemer, use_gebruiker
+    from .client import AsyncVerwerkingenlogClient, VerwerkingenlogClient
     from .delivery_base import RecordingError
+    from .exporter import VerwerkingenlogExporter
     from .model import ValidationError, Vertrouwelijkheid, VerwerktObject, VerwerktSoortGegeven, Verwerkingsactie
     from .objects import personen_uit_resultaat, persoon
     from .pipeline import Pipeline, configure, force_flush, shutdown
