@@ -1,99 +1,22 @@
-"""A small Flask service whose endpoints record verwerkingsacties.
+"""Moved to examples/flask/app.py; this name stays only for `examples/run_demo.py`.
 
-Run it with the demo (`./scripts/demo`) or on its own:
-
-    VERWERKINGEN_DELIVERY=sync VERWERKINGEN_EXPORTERS=console flask --app examples.flask_app run
-
-Each call prints the recorded action as one JSON line (the console exporter).
+(`examples/flask/` has no `__init__.py`, so with `examples/` on sys.path it never shadows the
+real `flask` package; the app module is loaded here by its path.)
 """
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
+import importlib.util
+import sys
+from pathlib import Path
 
-from flask import Flask, abort, jsonify, request
+_PATH = Path(__file__).resolve().parent / "flask" / "app.py"
+_spec = importlib.util.spec_from_file_location("examples_flask_app", _PATH)
+assert _spec is not None and _spec.loader is not None
+_module = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("examples_flask_app", _module)
+_spec.loader.exec_module(_module)
 
-import verwerkingen_otel as vo
-
-ACTIVITEIT_RAADPLEGEN = "5f0bef4c-f66f-4311-84a5-19e8bf359eaf"
-ACTIVITEIT_ZOEKEN = "0c4f0c3b-7f2e-4a55-9a41-6a3d3e2b8f01"
-ACTIVITEIT_HUWELIJK = "b3a1d9c2-51e4-4c8e-8f7a-2d9e6c1b0a77"
-
-# A tiny register of made-up people, keyed by official test BSNs.
-PERSONEN: dict[str, dict[str, str]] = {
-    "999993653": {"naam": "Jan Jansen", "woonplaats": "Utrecht"},
-    "999995017": {"naam": "Petra Jansen", "woonplaats": "Utrecht"},
-    "999990019": {"naam": "Karel de Vries", "woonplaats": "Zwolle"},
-}
-
-
-def create_app() -> Flask:
-    app = Flask(__name__)
-
-    @app.get("/personen/<bsn>")
-    @vo.verwerkingsactie(
-        actie_naam="Raadplegen persoon",
-        handeling_naam="Opvragen persoonsgegevens",
-        verwerking_naam="Behandelen aanvraag",
-        verwerkingsactiviteit_id=ACTIVITEIT_RAADPLEGEN,
-        bewaartermijn="P10Y",
-        objecten=[vo.persoon("bsn", betrokkenheid="Aanvrager", soorten_gegevens=["Naam", "Woonplaats"])],
-    )
-    def raadplegen(bsn: str) -> Any:
-        """Look one person up by BSN."""
-        persoon = PERSONEN.get(bsn)
-        if persoon is None:
-            abort(404)
-        return jsonify(persoon)
-
-    @app.get("/personen")
-    @vo.verwerkingsactie(
-        actie_naam="Zoeken personen",
-        verwerkingsactiviteit_id=ACTIVITEIT_ZOEKEN,
-        objecten=[
-            vo.personen_uit_resultaat(
-                lambda response: response.get_json()["bsns"],
-                betrokkenheid="Getoond in zoekresultaat",
-                soorten_gegevens=["Naam"],
-            )
-        ],
-    )
-    def zoeken() -> Any:
-        """Search by (part of) a name; every hit is a person whose data was shown."""
-        deel = request.args.get("naam", "").lower()
-        hits = [bsn for bsn, p in PERSONEN.items() if deel and deel in p["naam"].lower()]
-        return jsonify({"bsns": hits, "namen": [PERSONEN[b]["naam"] for b in hits]})
-
-    @app.post("/huwelijken")
-    def huwelijk_aanvragen() -> Any:
-        """One verwerking (the zaak) with two actions: registering the request, checking witnesses."""
-        aanvraag = request.get_json()
-        zaak = str(uuid.uuid4())
-        with vo.verwerking(verwerking_id=zaak, verwerking_naam="Huwelijk", vertrouwelijkheid="vertrouwelijk"):
-            registreren(aanvraag["partners"])
-            getuigen_controleren(aanvraag["getuigen"])
-        return jsonify({"zaak": zaak}), 201
-
-    return app
-
-
-@vo.verwerkingsactie(
-    actie_naam="Registreren aanvraag huwelijk",
-    verwerkingsactiviteit_id=ACTIVITEIT_HUWELIJK,
-    objecten=[vo.persoon("partners", betrokkenheid="Partner", soorten_gegevens=["Naam", "Burgerlijke staat"])],
-)
-def registreren(partners: list[str]) -> None:
-    """Both partners are objects of this one action."""
-
-
-@vo.verwerkingsactie(actie_naam="Controleren getuigen", verwerkingsactiviteit_id=ACTIVITEIT_HUWELIJK)
-def getuigen_controleren(getuigen: list[str]) -> None:
-    """Witnesses become known at run time: added to the current action one by one."""
-    actie = vo.current_actie()
-    assert actie is not None
-    for bsn in getuigen:
-        actie.add_object(bsn, betrokkenheid="Getuige", soorten_gegevens=["Naam"])
-
-
-app = create_app()
+create_app = _module.create_app
+app = _module.app
+PERSONEN = _module.PERSONEN
