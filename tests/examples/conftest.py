@@ -93,7 +93,7 @@ def logserver(tmp_path: Path) -> Iterator[LogServer]:
 
 
 __all__ = ["ALL_SCOPES", "BIN", "EXAMPLES", "ROOT", "SECRET", "Service", "example_env", "free_port", "json_lines",
-           "readme_command"]
+           "logged", "readme_command"]
 
 
 def readme_command(example: str, *, replace: Mapping[str, str] = {}) -> str:
@@ -107,3 +107,19 @@ def readme_command(example: str, *, replace: Mapping[str, str] = {}) -> str:
         assert old in block, f"{old!r} is not in the documented command of {example}"
         block = block.replace(old, new)
     return block.strip()
+
+
+def logged(api_url: str, bsns: Sequence[str]) -> list[dict[str, Any]]:
+    """Every action the log holds for these BSNs, once each, as POST bodies (oldest first).
+
+    Read back through the log's own API: the standard lists by person (showing only that
+    person's objects), so each action found is then fetched whole.
+    """
+    from verwerkingen_otel.client import VerwerkingenlogClient
+
+    found: dict[str, Any] = {}
+    with VerwerkingenlogClient(api_url, client_id="app", secret=SECRET) as client:
+        ids = {a.actie_id for bsn in bsns for a in client.list(soort_object_id="BSN", object_id=bsn)}
+        for actie_id in ids:
+            found[actie_id] = client.get(actie_id)
+    return [a.to_api() for a in sorted(found.values(), key=lambda a: a.tijdstip)]
