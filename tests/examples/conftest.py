@@ -40,6 +40,7 @@ class Service:
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(command, cwd=ROOT, env=dict(env), shell=shell, text=True,
+                                     executable="/bin/bash" if shell else None,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         self.output: tuple[str, str] | None = None
         deadline = time.monotonic() + 30
@@ -56,11 +57,11 @@ class Service:
     def stop(self, timeout: float = 20.0) -> tuple[str, str]:
         if self.output is None:
             if self.proc.poll() is None:
-                os.killpg(self.proc.pid, signal.SIGTERM)  # the whole group: a shell and what it runs
+                os.killpg(self.proc.pid, signal.SIGTERM)  # the group: a shell and the server it runs
             try:
                 self.output = self.proc.communicate(timeout=timeout)
             except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+                os.killpg(self.proc.pid, signal.SIGKILL)  # the whole group: gunicorn's workers too
                 self.output = self.proc.communicate()
         return self.output
 
@@ -93,7 +94,7 @@ def logserver(tmp_path: Path) -> Iterator[LogServer]:
 
 
 __all__ = ["ALL_SCOPES", "BIN", "EXAMPLES", "ROOT", "SECRET", "Service", "example_env", "free_port", "json_lines",
-           "logged", "readme_command"]
+           "logged", "readme_command", "run_documented"]
 
 
 def readme_command(example: str, *, replace: Mapping[str, str] = {}) -> str:
@@ -123,3 +124,9 @@ def logged(api_url: str, bsns: Sequence[str]) -> list[dict[str, Any]]:
         for actie_id in ids:
             found[actie_id] = client.get(actie_id)
     return [a.to_api() for a in sorted(found.values(), key=lambda a: a.tijdstip)]
+
+
+def run_documented(command: str, env: Mapping[str, str], timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    """Run a documented shell command to its end in bash, from the repository root."""
+    return subprocess.run(command, shell=True, executable="/bin/bash", cwd=ROOT, env=dict(env),
+                          capture_output=True, text=True, timeout=timeout)

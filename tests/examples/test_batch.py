@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from tests.support.logserver import LogServer
 from verwerkingen_otel.outbox import Outbox
 
-from .conftest import ROOT, SECRET, example_env, logged, readme_command
+from .conftest import SECRET, example_env, logged, readme_command, run_documented
 
 BSNS = ["999993653", "999995017", "999990019", "999990032"]
 ACTIVITEIT = "3e9d1f6b-2a47-4c8e-b5d0-8f1a6c2e7b94"
@@ -18,8 +17,7 @@ def run_job(api_url: str, outbox: Path, *extra: str) -> subprocess.CompletedProc
     command = readme_command("batch", replace={
         "http://127.0.0.1:8000/api/v1": api_url, "dev-client": "app", "dev-secret": SECRET,
         "/var/tmp/adrescontrole-outbox.db": str(outbox)})
-    return subprocess.run(" ".join([command, *extra]), shell=True, cwd=ROOT, env=example_env(),
-                          capture_output=True, text=True, timeout=90)
+    return run_documented(" ".join([command, *extra]), example_env())
 
 
 def objects(body: dict) -> list[tuple[str, str, str | None]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from .conftest import example_env, free_port, json_lines, readme_command
+from .conftest import example_env, free_port, json_lines, readme_command, run_documented
 
 OIN = "00000001234567890000"
 SOORT = "verwerkteSoortenGegevens"
@@ -64,15 +64,10 @@ def test_fastapi_example_as_documented(service) -> None:
     }
 
 
-def test_fastapi_example_refuses_to_start_on_a_bad_setting(service) -> None:
+def test_fastapi_example_refuses_to_start_on_a_bad_setting() -> None:
     port = free_port()
     command = readme_command("fastapi", replace={"8000": str(port)})
-    import subprocess
-
-    from .conftest import ROOT
-
-    done = subprocess.run(command, shell=True, cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env=example_env(VERWERKINGEN_BEWAARTERMIJN="tien jaar"))
+    done = run_documented(command, example_env(VERWERKINGEN_BEWAARTERMIJN="tien jaar"))
     assert done.returncode != 0
     assert "VERWERKINGEN_BEWAARTERMIJN: must be an ISO 8601 duration" in done.stderr
     assert "Application startup failed" in done.stderr
