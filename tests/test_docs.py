@@ -1,0 +1,99 @@
+"""The documentation cannot drift from the code: settings, env vars, the contract, the snippets."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from verwerkingen_otel.config import _SETTINGS, Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+CONFIGURATION = (DOCS / "configuration.md").read_text(encoding="utf-8")
+ARCHITECTURE_CANDIDATES = [
+    Path(os.environ.get("VERWERKINGEN_TEST_ARCHITECTURE", "/nonexistent")),
+    ROOT / "ARCHITECTURE.md",
+    ROOT.parent / "shared" / "design" / "ARCHITECTURE.md",
+    Path("/work/shared/design/ARCHITECTURE.md"),
+]
+
+
+def test_every_setting_and_env_var_is_in_the_configuration_reference() -> None:
+    missing = [s.name for s in _SETTINGS if f"`{s.name}`" not in CONFIGURATION]
+    missing += [s.env for s in _SETTINGS if f"`{s.env}`" not in CONFIGURATION]
+    missing += [f.removeprefix("_") for f in Settings.__dataclass_fields__
+                if f != "sources" and f"`{f}`" not in CONFIGURATION]
+    assert missing == []
+
+
+def test_every_documented_setting_exists() -> None:
+    """The reference's setting rows name real settings only (no stale entries)."""
+    rows = re.findall(r"^\| `([a-z_]+)` \| `(VERWERKINGEN_[A-Z_]+)` \|", CONFIGURATION, re.MULTILINE)
+    assert len(rows) == len(_SETTINGS)
+    assert {(s.name, s.env) for s in _SETTINGS} == set(rows)
+
+
+def test_every_env_var_the_code_reads_is_documented() -> None:
+    """Every VERWERKINGEN_* / OTEL_PYTHON_VERWERKINGEN_* literal in src/ is in the reference."""
+    names: set[str] = set()
+    for path in (ROOT / "src").rglob("*.py"):
+        names |= set(re.findall(r"\b((?:OTEL_PYTHON_)?VERWERKINGEN_[A-Z][A-Z_]*[A-Z])\b", path.read_text()))
+    assert names, "the scan found nothing: the pattern is wrong"
+    assert sorted(n for n in names if f"`{n}`" not in CONFIGURATION) == []
+
+
+def test_defaults_in_the_reference_are_the_code_defaults() -> None:
+    rows = {m[0]: m[2] for m in re.findall(r"^\| `([a-z_]+)` \| `(VERWERKINGEN_[A-Z_]+)` \| ([^|]*) \|",
+                                             CONFIGURATION, re.MULTILINE)}
+    for setting in _SETTINGS:
+        if setting.default is None or isinstance(setting.default, bool):
+            continue
+        shown = f"{setting.default:g}" if isinstance(setting.default, float) else str(setting.default)
+        assert f"`{shown}`" in rows[setting.name], setting.name
+    assert "`false`" in rows["strict"]
+    from verwerkingen_otel.delivery import DEFAULT_OUTBOX
+
+    assert f"`{DEFAULT_OUTBOX}`" in rows["outbox"]
+
+
+def architecture() -> str:
+    for path in ARCHITECTURE_CANDIDATES:
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    pytest.skip("ARCHITECTURE.md is not in this checkout (set VERWERKINGEN_TEST_ARCHITECTURE to its path)")
+
+
+def test_every_env_var_in_the_architecture_table_is_implemented_with_that_name() -> None:
+    text = architecture()
+    table = text.split("| setting | env var | meaning |", 1)[1].split("\n\n", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("|---")]
+    assert len(rows) >= 9
+    by_env = {s.env: s.name for s in _SETTINGS}
+    seen = 0
+    for row in rows:
+        setting_cell, env_cell = (cell.strip() for cell in row.strip("|").split("|")[:2])
+        settings = [s.strip() for s in setting_cell.split(",")]
+        envs = [e.replace("…_", "VERWERKINGEN_") for e in re.findall(r"`([^`]+)`", env_cell)]
+        assert len(settings) == len(envs), row
+        for name, env in zip(settings, envs):
+            assert by_env.get(env) == name, f"{env} ({name}) in ARCHITECTURE.md is not implemented by that name"
+            seen += 1
+    assert seen == 12
+
+
+def test_the_values_in_the_architecture_table_are_accepted() -> None:
+    from verwerkingen_otel.config import load_settings
+    from verwerkingen_otel.pipeline import _DELIVERIES, _EXPORTERS
+
+    text = architecture()
+    delivery_row = next(line for line in text.splitlines() if line.startswith("| delivery |"))
+    exporters_row = next(line for line in text.splitlines() if line.startswith("| exporters |"))
+    deliveries = re.findall(r"`([a-z]+)`", delivery_row.split("|")[3])
+    exporters = re.findall(r"`([a-z]+)`", exporters_row.split("|")[3])
+    assert deliveries == ["outbox", "sync", "memory"] and exporters == ["api", "console", "none"]
+    assert set(deliveries) <= set(_DELIVERIES)
+    assert set(exporters) - {"none"} <= set(_EXPORTERS)
+    assert load_settings({"exporters": "none"}, environ={}).exporters == ()
