@@ -97,3 +97,64 @@ def test_the_values_in_the_architecture_table_are_accepted() -> None:
     assert set(deliveries) <= set(_DELIVERIES)
     assert set(exporters) - {"none"} <= set(_EXPORTERS)
     assert load_settings({"exporters": "none"}, environ={}).exporters == ()
+
+
+# --- the Python blocks of the docs run, against the real API ---------------------------------
+
+RUNNABLE = ["quickstart-developer.md", "quickstart-ops.md", "quickstart-no-code.md", "attributes.md"]
+FENCE = re.compile(r"(?:<!-- (?P<marker>[^>]*) -->\n)?```python\n(?P<code>.*?)```", re.DOTALL)
+
+
+def python_blocks(doc: str) -> tuple[str, dict[str, str]]:
+    """(the script: every plain python block in order, {file name: code} for `<!-- file: x -->` blocks)."""
+    script, files = [], {}
+    for match in FENCE.finditer((DOCS / doc).read_text(encoding="utf-8")):
+        marker = (match["marker"] or "").strip()
+        if marker == "no-run":
+            continue
+        if marker.startswith("file:"):
+            files[marker.removeprefix("file:").strip()] = match["code"]
+        else:
+            script.append(match["code"])
+    return "\n".join(script), files
+
+
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VERWERKINGEN_", "OTEL_"))}
+    env["PYTHONPATH"] = str(tmp_path)
+    return env
+
+
+@pytest.mark.parametrize("doc", RUNNABLE)
+def test_the_python_blocks_of_the_doc_run(doc: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script, files = python_blocks(doc)
+    assert script.strip() or files, f"{doc} has no runnable python block"
+    for name, code in files.items():
+        (tmp_path / name).write_text(code, encoding="utf-8")
+    (tmp_path / "_doc_script.py").write_text(script, encoding="utf-8")
+    done = subprocess.run([sys.executable, "_doc_script.py"], cwd=tmp_path, env=clean_env(tmp_path),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for expected in EXPECTED_OUTPUT.get(doc, []):
+        assert expected in done.stdout, (expected, done.stdout)
+    tests = [name for name in files if name.startswith("test_")]
+    if tests:
+        run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests], cwd=tmp_path,
+                             env=clean_env(tmp_path), capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert f"{EXPECTED_TESTS[doc]} passed" in run.stdout, run.stdout
+
+
+EXPECTED_OUTPUT = {
+    "quickstart-developer.md": [
+        '"actieNaam":"Raadplegen persoon"',
+        '"objectId":"999995017","betrokkenheid":"Getoond in zoekresultaat"',
+        '"actieNaam":"Controleren getuigen"',
+        '"afnemerId":"00000001234567890000"',
+        '"gebruiker":"medewerker-42"',
+    ],
+}
+EXPECTED_TESTS = {"quickstart-developer.md": 2}
