@@ -158,3 +158,41 @@ EXPECTED_OUTPUT = {
     ],
 }
 EXPECTED_TESTS = {"quickstart-developer.md": 2}
+
+
+# --- every `verwerkingen-otel …` command line in the docs names real subcommands and options ----
+
+def documented_commands() -> list[tuple[str, str]]:
+    found = []
+    for path in [*DOCS.glob("*.md"), *(ROOT / "examples").glob("*/README.md")]:
+        for block in re.findall(r"```[a-z]*\n(.*?)```", path.read_text(encoding="utf-8"), re.DOTALL):
+            for line in block.replace("\\\n", " ").splitlines():
+                line = line.split("  #", 1)[0].strip()
+                if line.startswith("verwerkingen-otel ") and not line.split()[1].endswith(":"):  # not output
+                    found.append((path.relative_to(ROOT).as_posix(), line))
+    return found
+
+
+COMMANDS = documented_commands()
+
+
+def test_the_docs_show_commands() -> None:
+    assert len(COMMANDS) >= 15
+
+
+@pytest.mark.parametrize(("where", "line"), COMMANDS, ids=[f"{w}:{l[18:50]}" for w, l in COMMANDS])
+def test_documented_command_exists(where: str, line: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from verwerkingen_otel.cli import main
+
+    words = line.split()[1:]
+    path = []
+    for word in words:
+        if not re.fullmatch(r"[a-z][a-z-]*", word):
+            break
+        path.append(word)
+    with pytest.raises(SystemExit) as exit_info:
+        main([*path, "--help"])
+    assert exit_info.value.code == 0, f"{where}: {line}"
+    help_text = capsys.readouterr().out
+    for option in (re.match(r"--[a-z-]+", w)[0] for w in words if w.startswith("--")):
+        assert option in help_text, f"{where}: {option} is not an option of `verwerkingen-otel {' '.join(path)}`"
