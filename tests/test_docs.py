@@ -102,11 +102,14 @@ def test_the_values_in_the_architecture_table_are_accepted() -> None:
 # --- the Python blocks of the docs run, against the real API ---------------------------------
 
 RUNNABLE = ["quickstart-developer.md", "quickstart-ops.md", "quickstart-no-code.md", "attributes.md"]
-FENCE = re.compile(r"(?:<!-- (?P<marker>[^>]*) -->\n)?```python\n(?P<code>.*?)```", re.DOTALL)
+FENCE = re.compile(r"(?:<!-- (?P<marker>[^>]*) -->\n)?```(?P<lang>[a-z]*)\n(?P<code>.*?)```", re.DOTALL)
 
 
 def python_blocks(doc: str) -> tuple[str, dict[str, str]]:
-    """(the script: every plain python block in order, {file name: code} for `<!-- file: x -->` blocks)."""
+    """(the script: every python block in order, {file name: code} for blocks marked `<!-- file: x -->`).
+
+    `<!-- no-run -->` before a python block leaves it out.
+    """
     script, files = [], {}
     for match in FENCE.finditer((DOCS / doc).read_text(encoding="utf-8")):
         marker = (match["marker"] or "").strip()
@@ -114,7 +117,7 @@ def python_blocks(doc: str) -> tuple[str, dict[str, str]]:
             continue
         if marker.startswith("file:"):
             files[marker.removeprefix("file:").strip()] = match["code"]
-        else:
+        elif match["lang"] == "python":
             script.append(match["code"])
     return "\n".join(script), files
 
@@ -157,6 +160,10 @@ EXPECTED_OUTPUT = {
         '"gebruiker":"medewerker-42"',
     ],
 }
+EXPECTED_OUTPUT["quickstart-no-code.md"] = ["[('Raadplegen persoon', ['999993653']), ('Zoeken persoon', ['999995017', '999990019'])]"]
+EXPECTED_OUTPUT["quickstart-ops.md"] = [
+    "VERWERKINGEN_UITVOERDER: must be an OIN of exactly 20 digits",
+    "['verwerkingen.delivery.delivered', 'verwerkingen.delivery.latency', 'verwerkingen.outbox.depth']"]
 EXPECTED_TESTS = {"quickstart-developer.md": 2}
 
 
