@@ -203,3 +203,16 @@ def test_documented_command_exists(where: str, line: str, capsys: pytest.Capture
     help_text = capsys.readouterr().out
     for option in (re.match(r"--[a-z-]+", w)[0] for w in words if w.startswith("--")):
         assert option in help_text, f"{where}: {option} is not an option of `verwerkingen-otel {' '.join(path)}`"
+
+
+def test_every_attribute_and_api_field_is_in_the_attribute_convention() -> None:
+    from verwerkingen_otel import attributes
+    from verwerkingen_otel.model import API_KEYS
+
+    text = (DOCS / "attributes.md").read_text(encoding="utf-8")
+    names = [v for k, v in vars(attributes).items() if k.isupper() and isinstance(v, str) and k != "PREFIX"]
+    assert len(names) == 20
+    assert [n for n in names if f"| `{n}` |" not in text] == []
+    assert [k for k in API_KEYS.values() if f"| `{k}` |" not in text and f"`{k}`" not in text] == []
+    rows = dict(re.findall(r"^\| `(verwerkingen\.[a-z_]+)` \| `([A-Za-z]+)` \|", text, re.MULTILINE))
+    assert rows == {attributes.PREFIX + field: api for field, api in API_KEYS.items()}
