@@ -216,3 +216,27 @@ def test_every_attribute_and_api_field_is_in_the_attribute_convention() -> None:
     assert [k for k in API_KEYS.values() if f"| `{k}` |" not in text and f"`{k}`" not in text] == []
     rows = dict(re.findall(r"^\| `(verwerkingen\.[a-z_]+)` \| `([A-Za-z]+)` \|", text, re.MULTILINE))
     assert rows == {attributes.PREFIX + field: api for field, api in API_KEYS.items()}
+
+
+def test_the_index_maps_every_doc_and_every_example() -> None:
+    index = (DOCS / "index.md").read_text(encoding="utf-8")
+    docs = sorted(p.name for p in DOCS.glob("*.md") if p.name != "index.md")
+    assert [d for d in docs if f"]({d})" not in index] == []
+    examples = sorted(p.name for p in (ROOT / "examples").iterdir() if (p / "README.md").is_file())
+    assert len(examples) >= 7
+    assert [e for e in examples if f"](../examples/{e}/)" not in index] == []
+
+
+PENDING = {"../examples/chain/"} if not (ROOT / "examples" / "chain").exists() else set()
+"""Links to what the `demo` branch adds (the consumer -> provider chain), until it is merged."""
+
+
+def test_relative_links_in_the_docs_resolve() -> None:
+    broken = []
+    for path in [*DOCS.glob("*.md"), *(ROOT / "examples").glob("*/README.md")]:
+        for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", path.read_text(encoding="utf-8")):
+            if target in PENDING:
+                continue
+            if "://" not in target and not (path.parent / target).exists():
+                broken.append(f"{path.relative_to(ROOT)} -> {target}")
+    assert broken == []
