@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -240,3 +241,46 @@ def test_relative_links_in_the_docs_resolve() -> None:
             if "://" not in target and not (path.parent / target).exists():
                 broken.append(f"{path.relative_to(ROOT)} -> {target}")
     assert broken == []
+
+
+# --- every python sample in every doc parses and names the real API ----------------------------
+
+def all_python_samples() -> list[tuple[str, str]]:
+    samples = []
+    for path in sorted([*DOCS.glob("*.md"), ROOT / "README.md", *(ROOT / "examples").glob("*/README.md")]):
+        if path.is_file():
+            for match in FENCE.finditer(path.read_text(encoding="utf-8")):
+                if match["lang"] == "python":
+                    samples.append((path.relative_to(ROOT).as_posix(), match["code"]))
+    return samples
+
+
+SAMPLES = all_python_samples()
+
+
+@pytest.mark.parametrize(("where", "code"), SAMPLES, ids=[f"{w}#{i}" for i, (w, _) in enumerate(SAMPLES)])
+def test_python_sample_uses_real_names(where: str, code: str) -> None:
+    import ast
+    import importlib
+
+    import verwerkingen_otel as vo
+
+    tree = ast.parse(textwrap.dedent(code))  # a sample that is not Python is a broken sample
+    aliases = {"vo": vo}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("verwerkingen_otel"):
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                assert hasattr(module, alias.name) or importlib.util.find_spec(f"{node.module}.{alias.name}"), (
+                    f"{where}: from {node.module} import {alias.name}")
+                value = getattr(module, alias.name, None)
+                if value is not None and isinstance(value, type(vo)):
+                    aliases[alias.asname or alias.name] = value
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("verwerkingen_otel"):
+                    importlib.import_module(alias.name)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
+            module = aliases[node.value.id]
+            assert hasattr(module, node.attr), f"{where}: {node.value.id}.{node.attr} does not exist"
