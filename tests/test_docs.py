@@ -284,3 +284,16 @@ def test_python_sample_uses_real_names(where: str, code: str) -> None:
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
             module = aliases[node.value.id]
             assert hasattr(module, node.attr), f"{where}: {node.value.id}.{node.attr} does not exist"
+
+
+def test_every_env_var_the_docs_name_exists() -> None:
+    """No stale or misspelt variable in the docs, the example READMEs or the .env example."""
+    pattern = re.compile(r"\b((?:OTEL_PYTHON_)?VERWERKINGEN_[A-Z][A-Z_]*[A-Z])\b")
+    in_code: set[str] = {s.env for s in _SETTINGS}  # built from the setting names, not literals
+    for path in [*(ROOT / "src").rglob("*.py"), *(ROOT / "scripts").glob("*"), *(ROOT / "tests").rglob("*.py")]:
+        if path.is_file():
+            in_code |= set(pattern.findall(path.read_text(encoding="utf-8", errors="replace")))
+    documented = [*DOCS.glob("*.md"), *(ROOT / "examples").rglob("README.md"), *(ROOT / "examples").rglob("*.env")]
+    unknown = sorted({f"{p.relative_to(ROOT)}: {name}" for p in documented
+                      for name in pattern.findall(p.read_text(encoding="utf-8")) if name not in in_code})
+    assert unknown == []
