@@ -55,7 +55,11 @@ class DemoFailed(Exception):
 
 
 class Interrupted(Exception):
-    """SIGINT, SIGTERM or SIGHUP: stop everything and leave."""
+    """SIGINT, SIGTERM or SIGHUP: stop everything and leave (exit code 128 + the signal)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,10 +77,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except DemoFailed as exc:
             print(f"\nDEMO FAILED: {exc}", file=sys.stderr, flush=True)
             return 1
-        except Interrupted:
-            print("\ninterrupted: stopping everything", file=sys.stderr, flush=True)
-            return 130
+        except Interrupted as exc:
+            print(f"\ninterrupted ({exc}): stopping everything", file=sys.stderr, flush=True)
+            return 128 + exc.signum
         finally:
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_IGN)  # the clean-up itself is not interrupted
             stop_all(services)
     print(f"\nDone in {time.monotonic() - started:.1f} s. Nothing is left running; the temporary "
           "directory is removed.", flush=True)
@@ -92,7 +98,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise Interrupted(signal.Signals(signum).name)
+    raise Interrupted(signum)
 
 
 def step(n: int, text: str) -> None:
