@@ -69,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     services: list[Service] = []
     started = time.monotonic()
     print("verwerkingen-otel demo: a gemeente's zaak system (FastAPI) asks a BRP-like register (Flask);\n"
-          "both record every processing of personal data in one embedded verwerkingenlog.\n", flush=True)
+          "both record every processing of personal data in one embedded verwerkingenlog\n"
+          "(in real life each organisation keeps its own log).\n", flush=True)
     with tempfile.TemporaryDirectory(prefix="verwerkingen-demo-") as tmp:
         print(f"working directory {tmp} (removed at the end)", flush=True)
         try:
@@ -293,6 +294,7 @@ def lift_confidentiality(client: VerwerkingenlogClient, zaak: str) -> None:
     before = [a for a in client.list(soort_object_id="BSN", object_id=INZAGE_BSN)
               if zaak in (a.verwerking_id, a.verwerking_id_afnemer)]
     targets = {a.verwerking_id: a for a in before}
+    say("The gemeente lifts its zaak; the BRP the verwerking it recorded for that zaak (its verwerkingIdAfnemer).")
     for verwerking_id, a in targets.items():
         side = SYSTEEM.get(a.systeem or "", "?")
         say(f"PATCH /verwerkingsacties?verwerkingId={verwerking_id}  {{\"vertrouwelijkheid\": \"opgeheven\"}}  ({side})")
@@ -303,7 +305,7 @@ def lift_confidentiality(client: VerwerkingenlogClient, zaak: str) -> None:
     for a in before:
         now = after.get((a.systeem, a.actie_naam))
         status = now.vertrouwelijkheid.value if now else "missing"
-        say(f"{SYSTEEM.get(a.systeem or '', '?'):<9}{a.actie_naam:<30}{a.vertrouwelijkheid.value} → {status}"
+        say(f"{SYSTEEM.get(a.systeem or '', '?'):<10}{a.actie_naam:<30}{a.vertrouwelijkheid.value} → {status}"
             f"   (new version {short(now.actie_id) if now else '-'}, was {short(a.actie_id)})")
         if a.vertrouwelijkheid.value != "vertrouwelijk" or status != "opgeheven":
             raise DemoFailed("the confidentiality of the investigation was not lifted")

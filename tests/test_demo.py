@@ -1,4 +1,4 @@
-"""The README's main-job command, run exactly as the README gives it: `bash scripts/demo`.
+"""The README's main-job command, run exactly as the README gives it (`./scripts/demo`).
 
 Checks what a newcomer sees (every action by its exact name, both sides of the chain with the
 afnemer fields, the confidentiality lifted, the Inzage result) and that the demo leaves nothing
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -45,8 +46,19 @@ class Run:
         return Path(match.group(1))
 
 
+def setup_commands() -> list[str]:
+    """The indented command lines of the README's Set-up section."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Set-up\n", 1)[1].split("\n## ", 1)[0]
+    return [line.strip() for line in section.splitlines() if line.startswith("    ") and line.strip()]
+
+
 def demo_command(*args: str) -> list[str]:
-    return ["bash", "scripts/demo", *args]
+    return [*shlex.split(setup_commands()[0]), *args]
+
+
+def test_readme_setup_names_exactly_the_two_commands() -> None:
+    assert setup_commands() == ["./scripts/demo", "./scripts/test"]
 
 
 def demo_env(marker: str) -> dict[str, str]:
