@@ -18,6 +18,7 @@ every step succeeded. Options let a test break a step on purpose (a port already
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import secrets
@@ -38,7 +39,8 @@ sys.path.insert(0, str(HERE / "chain"))
 from processes import Service, ServiceError, free_port  # noqa: E402
 
 from verwerkingen_otel import VerwerkingenlogClient  # noqa: E402
-from verwerkingen_otel.model import check_bsn  # noqa: E402
+from verwerkingen_otel.client import VastgelegdeActie  # noqa: E402
+from verwerkingen_otel.model import VerwerktObject, check_bsn  # noqa: E402
 
 HOST = "127.0.0.1"
 GEMEENTE_OIN = "00000001999999999000"  # made up: 20 digits, like every OIN
@@ -227,15 +229,15 @@ def send_requests(base: str) -> dict[str, str]:
     return zaken
 
 
-def recorded_actions(client: VerwerkingenlogClient) -> list[Any]:
+def recorded_actions(client: VerwerkingenlogClient) -> list[VastgelegdeActie]:
     """Every current action about the demo's persons, each once, with all its objects, in time order."""
-    by_id: dict[str, Any] = {}
-    objects: dict[str, list[Any]] = defaultdict(list)
+    by_id: dict[str, VastgelegdeActie] = {}
+    objects: dict[str, list[VerwerktObject]] = defaultdict(list)
     for bsn in BSNS:
         for actie in client.list(soort_object_id="BSN", object_id=bsn):
             by_id.setdefault(actie.actie_id, actie)
             objects[actie.actie_id].extend(actie.verwerkte_objecten)  # the list shows the asked person only
-    acties = [by_id[i].with_values(verwerkte_objecten=tuple(objects[i])) for i in by_id]
+    acties = [dataclasses.replace(by_id[i], verwerkte_objecten=tuple(objects[i])) for i in by_id]
     return sorted(acties, key=lambda a: a.tijdstip)
 
 
@@ -243,7 +245,7 @@ def short(value: str | None) -> str:
     return value[:8] if value else "-"
 
 
-def show_actions(acties: list[Any]) -> None:
+def show_actions(acties: list[VastgelegdeActie]) -> None:
     say(f"{len(acties)} verwerkingsacties. Each BRP action names the gemeente as afnemer (afnemerId = its OIN)")
     say("and carries the gemeente's verwerkingId and activity as verwerkingIdAfnemer / activiteit afnemer.")
     say()
@@ -260,7 +262,7 @@ def show_actions(acties: list[Any]) -> None:
             say(f"{'':<14}activiteit afnemer: {a.verwerkingsactiviteit_url_afnemer}")
 
 
-def persons(objecten: Iterable[Any]) -> str:
+def persons(objecten: Iterable[VerwerktObject]) -> str:
     """`999993653, 999995017 (Getoond in zoekresultaat)`: BSNs grouped by betrokkenheid."""
     groups: dict[str, list[str]] = defaultdict(list)
     for obj in objecten:
@@ -268,7 +270,7 @@ def persons(objecten: Iterable[Any]) -> str:
     return "; ".join(f"{', '.join(ids)} ({rol})" for rol, ids in groups.items())
 
 
-def check_counts(acties: list[Any], expected: dict[tuple[str, str], int]) -> None:
+def check_counts(acties: list[VastgelegdeActie], expected: dict[tuple[str, str], int]) -> None:
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for a in acties:
         counts[(SYSTEEM.get(a.systeem or "", "?"), a.actie_naam or "")] += 1
@@ -278,7 +280,7 @@ def check_counts(acties: list[Any], expected: dict[tuple[str, str], int]) -> Non
     say(f"all {sum(expected.values())} actions arrived: nothing was lost between the services and the log")
 
 
-def check_chain(acties: list[Any]) -> None:
+def check_chain(acties: list[VastgelegdeActie]) -> None:
     """Every BRP action was asked for by one gemeente action: same verwerking, same confidentiality."""
     gemeente = {a.verwerking_id: a for a in acties if SYSTEEM.get(a.systeem or "") == "gemeente"}
     for a in acties:
@@ -293,7 +295,7 @@ def lift_confidentiality(client: VerwerkingenlogClient, zaak: str) -> None:
     """The gemeente's zaak and the BRP's verwerking for it (found by verwerkingIdAfnemer) both."""
     before = [a for a in client.list(soort_object_id="BSN", object_id=INZAGE_BSN)
               if zaak in (a.verwerking_id, a.verwerking_id_afnemer)]
-    targets = {a.verwerking_id: a for a in before}
+    targets = {a.verwerking_id: a for a in before if a.verwerking_id}
     say("The gemeente lifts its zaak; the BRP the verwerking it recorded for that zaak (its verwerkingIdAfnemer).")
     for verwerking_id, a in targets.items():
         side = SYSTEEM.get(a.systeem or "", "?")
@@ -305,7 +307,7 @@ def lift_confidentiality(client: VerwerkingenlogClient, zaak: str) -> None:
     for a in before:
         now = after.get((a.systeem, a.actie_naam))
         status = now.vertrouwelijkheid.value if now else "missing"
-        say(f"{SYSTEEM.get(a.systeem or '', '?'):<10}{a.actie_naam:<30}{a.vertrouwelijkheid.value} → {status}"
+        say(f"{SYSTEEM.get(a.systeem or '', '?'):<10}{a.actie_naam or '-':<30}{a.vertrouwelijkheid.value} → {status}"
             f"   (new version {short(now.actie_id) if now else '-'}, was {short(a.actie_id)})")
         if a.vertrouwelijkheid.value != "vertrouwelijk" or status != "opgeheven":
             raise DemoFailed("the confidentiality of the investigation was not lifted")

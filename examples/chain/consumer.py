@@ -35,8 +35,15 @@ from verwerkingen_otel.fastapi import instrument_app
 
 # The gemeente's processing activities, with their entries in its public register.
 REGISTER = "https://register.voorbeeldstad.example/verwerkingsactiviteiten"
-ACTIVITEIT_BURGERZAKEN = "5e1c8a70-3f2b-4d9a-b6c4-2a7e9d0f1b38"
-ACTIVITEIT_ZAKEN = "c4f7d2a9-8b1e-4c63-9a05-7d3e6f2b1c90"
+
+
+def activiteit(activiteit_id: str) -> dict[str, str]:
+    """An activity's id and register URL, as annotation arguments (both reach the provider)."""
+    return {"verwerkingsactiviteit_id": activiteit_id, "verwerkingsactiviteit_url": f"{REGISTER}/{activiteit_id}"}
+
+
+BURGERZAKEN = activiteit("5e1c8a70-3f2b-4d9a-b6c4-2a7e9d0f1b38")
+ZAKEN = activiteit("c4f7d2a9-8b1e-4c63-9a05-7d3e6f2b1c90")
 
 # Zaaktypes: name, confidentiality and retention of the verwerking a zaak of that type is.
 ZAAKTYPES: dict[str, tuple[str, str, str]] = {
@@ -81,8 +88,7 @@ async def _brp_get(request: Request, path: str, **params: str) -> Any:
 @vo.verwerkingsactie(
     actie_naam="Zoeken burger",
     handeling_naam="Zoeken in de BRP",
-    verwerkingsactiviteit_id=ACTIVITEIT_BURGERZAKEN,
-    verwerkingsactiviteit_url=f"{REGISTER}/{ACTIVITEIT_BURGERZAKEN}",
+    **BURGERZAKEN,
     objecten=[vo.personen_uit_resultaat(lambda result: [p["bsn"] for p in result["personen"]],
                                         betrokkenheid="Getoond in zoekresultaat", soorten_gegevens=["Naam"])],
 )
@@ -95,8 +101,7 @@ async def burgers_zoeken(request: Request, achternaam: str) -> dict[str, Any]:
 @vo.verwerkingsactie(
     actie_naam="Raadplegen burger",
     handeling_naam="Inzien persoonsgegevens",
-    verwerkingsactiviteit_id=ACTIVITEIT_BURGERZAKEN,
-    verwerkingsactiviteit_url=f"{REGISTER}/{ACTIVITEIT_BURGERZAKEN}",
+    **BURGERZAKEN,
     objecten=[vo.persoon("bsn", betrokkenheid="Betrokkene", soorten_gegevens=["Naam", "Woonplaats"])],
 )
 async def burger_raadplegen(request: Request, bsn: str) -> dict[str, Any]:
@@ -119,8 +124,7 @@ async def zaak_aanmaken(request: Request, zaak: Zaak) -> dict[str, Any]:
 @vo.verwerkingsactie(
     actie_naam="Aanmaken zaak",
     handeling_naam="Registreren zaak",
-    verwerkingsactiviteit_id=ACTIVITEIT_ZAKEN,
-    verwerkingsactiviteit_url=f"{REGISTER}/{ACTIVITEIT_ZAKEN}",
+    **ZAKEN,
     objecten=[vo.persoon("bsn", betrokkenheid="Aanvrager", soorten_gegevens=["Naam", "Adres"])],
 )
 async def aanvrager_vastleggen(request: Request, bsn: str) -> Any:
