@@ -182,8 +182,9 @@ def test_port_in_use_fails_nonzero_and_stops_what_started() -> None:
         assert not run.workdir.exists()
 
 
-def test_sigterm_midway_stops_everything() -> None:
-    """SIGTERM once the services answer: exit 128+15, every service stopped, nothing left."""
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT (Ctrl-C)"])
+def test_signal_midway_stops_everything(sig: signal.Signals) -> None:
+    """A signal once the services answer: exit 128+signal, every service stopped, nothing left."""
     marker = uuid.uuid4().hex
     proc = subprocess.Popen(demo_command(), cwd=ROOT, env=demo_env(marker), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -195,11 +196,11 @@ def test_sigterm_midway_stops_everything() -> None:
             running = processes_with(marker)  # the marker check below can fail: here it finds them
             assert {proc.pid} < {p.pid for p in running} and len(running) == 4, [p.cmdline() for p in running]
             # scripts/demo execs Python, so this pid is the demo itself
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(sig)
             break
     out, err = proc.communicate(timeout=60)
     run = Run(proc.returncode, "".join(lines) + out, err, marker)
-    assert run.returncode == 128 + signal.SIGTERM, run.stdout + run.stderr
-    assert "interrupted (SIGTERM): stopping everything" in run.stderr
+    assert run.returncode == 128 + sig, run.stdout + run.stderr
+    assert f"interrupted ({sig.name}): stopping everything" in run.stderr
     assert "Done in" not in run.stdout
     assert_nothing_left(run, {"verwerkingenlog", "BRP provider", "gemeente"})
