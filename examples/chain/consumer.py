@@ -15,7 +15,10 @@ Configured only by VERWERKINGEN_* environment variables, plus BRP_API_URL for th
 
     BRP_API_URL=http://127.0.0.1:8081 VERWERKINGEN_EXPORTERS=console VERWERKINGEN_DELIVERY=sync \\
         VERWERKINGEN_OIN=00000001999999999000 \\
-        python -m uvicorn --app-dir examples/chain consumer:app --port 8080
+        python -m uvicorn --app-dir examples/chain consumer:app --port 8080 --no-access-log
+
+(`--no-access-log`: request lines such as `GET /burgers/<bsn>` carry BSNs, which do not belong
+in ordinary logs.)
 """
 
 from __future__ import annotations
