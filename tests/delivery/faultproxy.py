@@ -58,7 +58,6 @@ class FaultProxy:
                 if fault is not None:
                     status, headers, problem = fault
                     payload = json.dumps(problem).encode()
-                    # recorded before the reply: a client that has its answer sees the record
                     proxy._record(self.command, self.path, key, status, seen_headers)
                     self._reply(status, {"Content-Type": "application/problem+json", **headers}, payload)
                     return
@@ -79,6 +78,7 @@ class FaultProxy:
                 out = {k: v for k, v in upstream.headers.items()
                        if k.lower() not in {"content-length", "connection", "transfer-encoding",
                                             "content-encoding"}}
+                # Recorded before the reply, so a test that saw the answer also sees the record.
                 proxy._record(self.command, self.path, key, upstream.status_code, seen_headers)
                 try:
                     self._reply(upstream.status_code, out, upstream.content)
