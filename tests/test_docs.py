@@ -172,7 +172,7 @@ EXPECTED_TESTS = {"quickstart-developer.md": 2}
 
 def documented_commands() -> list[tuple[str, str]]:
     found = []
-    for path in [*DOCS.glob("*.md"), *(ROOT / "examples").glob("*/README.md")]:
+    for path in [*DOCS.glob("*.md"), ROOT / "README.md", *(ROOT / "examples").glob("*/README.md")]:
         for block in re.findall(r"```[a-z]*\n(.*?)```", path.read_text(encoding="utf-8"), re.DOTALL):
             for line in block.replace("\\\n", " ").splitlines():
                 line = line.split("  #", 1)[0].strip()
