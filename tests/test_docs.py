@@ -161,7 +161,7 @@ EXPECTED_OUTPUT = {
         '"gebruiker":"medewerker-42"',
     ],
 }
-EXPECTED_OUTPUT["quickstart-no-code.md"] = ["[('Raadplegen persoon', ['999993653']), ('Zoeken persoon', ['999995017', '999990019'])]"]
+EXPECTED_OUTPUT["quickstart-no-code.md"] = ["[('Raadplegen persoon', ['999993653']), ('Zoeken persoon', ['999995017', '999990019']), ('Raadplegen persoon', ['ingehouden'])]"]
 EXPECTED_OUTPUT["quickstart-ops.md"] = [
     "VERWERKINGEN_UITVOERDER: must be an OIN of exactly 20 digits",
     "['verwerkingen.delivery.delivered', 'verwerkingen.delivery.latency', 'verwerkingen.outbox.depth']"]

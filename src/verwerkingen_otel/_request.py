@@ -193,7 +193,7 @@ class RequestScope:
             request_json=self.request_json,
             response_json=response_json,
         ):
-            self.actie.add_object(**found.as_kwargs())
+            self.actie.add_object(**found.as_kwargs())  # checks it: invalid → placeholder or, strict, raises
 
     def close(self, exc: BaseException | None = None) -> None:
         """End the request's context; raises RecordingError when the action cannot be recorded."""

@@ -257,11 +257,13 @@ class Actie:
         soort_object_id: str = "BSN",
         betrokkenheid: str | None = None,
         soorten_gegevens: Iterable[str] = (),
+        label: str = "add_object",
     ) -> None:
         """Record that this action processed the data of one more person (or object).
 
         A BSN may be a str or an int. An invalid value is handled like an invalid argument:
-        recorded with objectId withheld and a warning, or ValidationError under `strict`.
+        recorded with objectId withheld and a warning, or ValidationError under `strict`;
+        `label` is what that warning or error calls the object (never its value).
         """
         part = render_object(
             object_id,
@@ -269,7 +271,7 @@ class Actie:
             soort_object_id=soort_object_id,
             betrokkenheid=betrokkenheid,
             soorten_gegevens=soorten_gegevens,
-            label="add_object",
+            label=label,
             actie_label=self._label,
             strict=self._strict,
         )

@@ -32,11 +32,9 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from .model import (
-    IDENTIFICATOR_MAX,
     NAAM_MAX,
     InvalidValue,
     Vertrouwelijkheid,
-    check_bsn,
     check_duration,
     check_text,
     check_uri,
@@ -349,12 +347,18 @@ def _parse_object(raw: Any, index: int, params: set[str], fail: Any) -> ObjectSo
 
 @dataclass(frozen=True)
 class FoundObject:
-    """One person found for an action, already checked; ready for `add_object(**as_kwargs())`."""
+    """One person a rule names, as found: `add_object(**as_kwargs())` checks it.
+
+    The value is not checked here: `add_object` does that by the decorator's rules, so an
+    invalid value becomes the same `ongeldig`/`ingehouden` placeholder (warning without the
+    value, counter `invalid_objects`, ValidationError under `strict`) and is never dropped.
+    """
 
     soort_object_id: str
-    object_id: str
+    object_id: Any
     betrokkenheid: str | None
     soorten_gegevens: tuple[str, ...]
+    label: str  # names the rule and entry in warnings and errors, never the value
 
     def as_kwargs(self) -> dict[str, Any]:
         return {
@@ -363,6 +367,7 @@ class FoundObject:
             "object_id": self.object_id,
             "betrokkenheid": self.betrokkenheid,
             "soorten_gegevens": list(self.soorten_gegevens),
+            "label": self.label,
         }
 
 
@@ -402,7 +407,11 @@ def find_objects(
     request_json: Any,
     response_json: Any,
 ) -> list[FoundObject]:
-    """Every person a rule names in this request; invalid ones skipped with a warning (no value)."""
+    """Every person a rule names in this request, valid or not.
+
+    Absent values (no such parameter, a pointer that finds nothing, JSON null) are no person;
+    a value that is there is always returned, so `add_object` records it or its placeholder.
+    """
     found: list[FoundObject] = []
     for index, spec in enumerate(rule.objecten):
         candidates: list[tuple[Any, Any]] = []
@@ -413,33 +422,24 @@ def find_objects(
             candidates.extend((v, None) for v in (query or {}).get(spec.name or "", []))
         else:
             doc = request_json if spec.source == "body" else response_json
-            candidates.extend(_walk(doc, spec.pointer))
+            candidates.extend(c for c in _walk(doc, spec.pointer) if c[0] is not None)
         if not candidates:
             logger.warning("rule %r, objecten[%d]: no person found in the %s", rule.name, index, spec.source)
+        label = f"rule {rule.name!r}, objecten[{index}]"
         for value, parent in candidates:
-            obj = _checked(rule, index, spec, value, parent)
-            if obj is not None:
-                found.append(obj)
+            found.append(_found(spec, value, parent, label))
     return found
 
 
-def _checked(rule: Rule, index: int, spec: ObjectSource, value: Any, parent: Any) -> FoundObject | None:
-    try:
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise InvalidValue("invalid", "must be a string or an integer")
-        if spec.soort_object_id.upper() == "BSN":
-            object_id = check_bsn(value)
-        else:
-            object_id = check_text(str(value), IDENTIFICATOR_MAX)
-    except InvalidValue as exc:
-        logger.warning("rule %r, objecten[%d]: value skipped: %s", rule.name, index, exc.reason)
-        return None
+def _found(spec: ObjectSource, value: Any, parent: Any, label: str) -> FoundObject:
+    if type(value) is int and spec.soort_object_id.upper() != "BSN":
+        value = str(value)  # a JSON number as a non-BSN identifier (a BSN int is zero-padded by the model)
     betrokkenheid = spec.betrokkenheid
     if spec.betrokkenheid_pointer is not None:
         found = _lookup(parent, spec.betrokkenheid_pointer)
         if isinstance(found, str) and 0 < len(found) <= NAAM_MAX:
             betrokkenheid = found
-    return FoundObject(spec.soort_object_id, object_id, betrokkenheid, spec.soorten_gegevens)
+    return FoundObject(spec.soort_object_id, value, betrokkenheid, spec.soorten_gegevens, label)
 
 
 def parse_json(body: bytes) -> Any:

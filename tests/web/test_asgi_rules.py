@@ -118,6 +118,7 @@ def make_app(tmp_path: Path, **options: Any) -> FastAPI:
     return app
 
 
+@pytest.mark.verwerkingen(strict=False)
 def test_rules_from_path_query_body_and_response(verwerkingen: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING)
     with TestClient(make_app(tmp_path)) as client:
@@ -130,13 +131,17 @@ def test_rules_from_path_query_body_and_response(verwerkingen: Any, tmp_path: Pa
     assert raadplegen["verwerkteObjecten"] == [
         {"objecttype": "persoon", "soortObjectId": "BSN", "objectId": "999993653",
          "verwerkteSoortenGegevens": [{"soortGegeven": "Naam"}]}]
-    assert [(o["objectId"], o.get("betrokkenheid")) for o in verwerkingen.objecten(actie_naam="Zoeken")] == [
-        ("999993653", "Kind"), ("999995017", "Getoond in zoekresultaat"), ("999990019", "Ouder")]
+    assert [(o["soortObjectId"], o["objectId"], o.get("betrokkenheid")) for o in verwerkingen.objecten(actie_naam="Zoeken")] == [
+        ("BSN", "999993653", "Kind"), ("BSN", "999995017", "Getoond in zoekresultaat"),
+        ("ongeldig", "ingehouden", "Getoond in zoekresultaat"),  # "12345": recorded as the placeholder, never dropped
+        ("BSN", "999990019", "Ouder")]
+    assert verwerkingen.pipeline.counters["invalid_objects"] == 1
     registreren = verwerkingen.assert_one(actie_naam="Registreren")
     assert registreren["vertrouwelijkheid"] == "vertrouwelijk"
     assert [o["objectId"] for o in registreren["verwerkteObjecten"]] == ["999993653", "999995017"]
     assert len(verwerkingen) == 3  # the 404 processed no one
-    assert "rule 'zoeken', objecten[0]: value skipped: must be a BSN of 9 digits" in caplog.text
+    assert ("verwerkingsactie 'Zoeken': rule 'zoeken', objecten[0].objectId is not valid (must be a BSN of 9 digits); "
+            "recorded with objectId withheld") in caplog.text
     assert "rule 'vergeten': key 'route': the app has no route /bestaat/niet/{bsn}" in caplog.text
     assert "12345" not in caplog.text
 
@@ -160,7 +165,30 @@ def test_streaming_on_a_rule_route_is_recorded_before_it_is_sent(verwerkingen: A
     assert verwerkingen.assert_one(actie_naam="Exporteren")["verwerkteObjecten"][0]["objectId"] == "999993653"
 
 
-@pytest.mark.verwerkingen(exporters=["memory", "console"], console_file="/dev/full")
+@pytest.mark.verwerkingen(strict=False)
+def test_an_invalid_only_person_is_recorded_as_the_placeholder(verwerkingen: Any, tmp_path: Path) -> None:
+    with TestClient(make_app(tmp_path)) as client:
+        assert client.get("/personen/999990020x").json() == {"bsn": "999990020x"}
+        assert client.get("/personen?naam=x&ouder=12").status_code == 200
+    assert verwerkingen.assert_one(actie_naam="Raadplegen")["verwerkteObjecten"] == [
+        {"objecttype": "persoon", "soortObjectId": "ongeldig", "objectId": "ingehouden",
+         "verwerkteSoortenGegevens": [{"soortGegeven": "Naam"}]}]
+    assert [(o["soortObjectId"], o["objectId"], o.get("betrokkenheid")) for o in verwerkingen.objecten(actie_naam="Zoeken")][-1] == (
+        "ongeldig", "ingehouden", "Ouder")
+    assert verwerkingen.pipeline.counters["invalid_objects"] == 3  # the path value, "12345" in the hits, the query value
+
+
+def test_strict_an_invalid_person_fails_the_request(verwerkingen: Any, tmp_path: Path) -> None:
+    with TestClient(make_app(tmp_path), raise_server_exceptions=False) as client:
+        response = client.get("/personen/999990020x")
+        assert response.status_code == 500
+        assert "999990020x" not in response.text  # the handler's answer was held back, never sent
+        assert client.get("/personen/999993653").status_code == 200
+    assert [a["verwerkteObjecten"][0]["objectId"] for a in verwerkingen] == ["999993653"]
+    assert verwerkingen.pipeline.counters.get("invalid_objects", 0) == 0
+
+
+@pytest.mark.verwerkingen(exporters=["memory", "console"], console_file="/dev/full", strict=False)
 def test_rule_routes_fail_closed(verwerkingen: Any, tmp_path: Path) -> None:
     with TestClient(make_app(tmp_path)) as client:
         for response in (client.get("/personen?naam=x"), client.get("/export/999993653")):

@@ -13,6 +13,7 @@ from flask import Flask, Response, stream_with_context
 
 from verwerkingen_otel.capture import current_actie, verwerkingsactie
 from verwerkingen_otel.flask import Verwerkingen
+from verwerkingen_otel.model import ValidationError
 from verwerkingen_otel.objects import persoon
 from verwerkingen_otel.wsgi import VerwerkingenWSGIMiddleware
 
@@ -283,3 +284,29 @@ def test_plain_wsgi_app_with_rules(verwerkingen: Any, tmp_path: Path) -> None:
         ("999993653", "Aanvrager"), ("999995017", "Partner"), ("999990019", "Kind")]
     assert client.post("/anders", data=payload).status_code == 200
     assert len(verwerkingen) == 1
+
+
+def echo_app_with_rules(tmp_path: Path) -> Flask:
+    path = tmp_path / "rules.toml"
+    path.write_text(RULES)
+    app = Flask(__name__)
+    Verwerkingen(app, rules=str(path))
+    app.get("/r/<bsn>")(lambda bsn: {"bsn": bsn})
+    return app
+
+
+@pytest.mark.verwerkingen(strict=False)
+def test_rules_in_flask_record_an_invalid_person_as_the_placeholder(verwerkingen: Any, tmp_path: Path) -> None:
+    app = echo_app_with_rules(tmp_path)
+    assert app.test_client().get("/r/999990020x").status_code == 200
+    assert verwerkingen.assert_one(actie_naam="Raadplegen via regel")["verwerkteObjecten"] == [
+        {"objecttype": "persoon", "soortObjectId": "ongeldig", "objectId": "ingehouden"}]
+    assert verwerkingen.pipeline.counters["invalid_objects"] == 1
+
+
+def test_rules_in_flask_strict_an_invalid_person_fails_the_request(verwerkingen: Any, tmp_path: Path) -> None:
+    app = echo_app_with_rules(tmp_path)
+    with pytest.raises(ValidationError) as info:  # the test client re-raises what a server answers with 500
+        app.test_client().get("/r/999990020x")
+    assert str(info.value) == "rule 'raadplegen', objecten[0].objectId: must be a BSN of 9 digits"
+    assert len(verwerkingen) == 0

@@ -88,7 +88,7 @@ def test_canonical_route() -> None:
     assert canonical_route("/a/<int:x>/<y>/{z}/{p:path}") == "/a/{x}/{y}/{z}/{p}"
 
 
-def test_find_objects_from_every_source(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_find_objects_from_every_source(tmp_path: Path) -> None:
     rules = load_rules(write(tmp_path, GOOD))
     search = rules.match("GET", "/personen/zoeken")
     assert search is not None
@@ -97,14 +97,17 @@ def test_find_objects_from_every_source(tmp_path: Path, caplog: pytest.LogCaptur
         path_params={},
         query=None,
         request_json=None,
-        response_json={"resultaten": [{"bsn": "999993653", "rol": "Kind"}, {"bsn": 999995017}, {"bsn": "123456789"}]},
+        response_json={"resultaten": [{"bsn": "999993653", "rol": "Kind"}, {"bsn": 999995017}, {"bsn": "123456789"},
+                                      {"bsn": None}, {"naam": "x"}]},
     )
-    assert [(f.object_id, f.betrokkenheid) for f in found] == [
-        ("999993653", "Kind"),
-        ("999995017", "Getoond in zoekresultaat"),
+    label = "rule 'zoeken', objecten[0]"
+    # an invalid value is found like any other (add_object turns it into the placeholder);
+    # JSON null and a missing key are no person
+    assert [(f.object_id, f.betrokkenheid, f.label) for f in found] == [
+        ("999993653", "Kind", label),
+        (999995017, "Getoond in zoekresultaat", label),
+        ("123456789", "Getoond in zoekresultaat", label),
     ]
-    assert "value skipped: must pass the BSN 11-test" in caplog.text
-    assert "123456789" not in caplog.text
     post = rules.match("POST", "/huwelijken")
     assert post is not None
     found = find_objects(
@@ -114,11 +117,24 @@ def test_find_objects_from_every_source(tmp_path: Path, caplog: pytest.LogCaptur
         request_json={"partners": [{"bsn": "999993653"}, {"bsn": "999995017"}]},
         response_json=None,
     )
+    partner = {"objecttype": "persoon", "soort_object_id": "BSN", "betrokkenheid": "Partner", "soorten_gegevens": [],
+               "label": "rule 'rules[2]', objecten[0]"}
     assert [f.as_kwargs() for f in found] == [
-        {"objecttype": "persoon", "soort_object_id": "BSN", "object_id": "999993653", "betrokkenheid": "Partner", "soorten_gegevens": []},
-        {"objecttype": "persoon", "soort_object_id": "BSN", "object_id": "999995017", "betrokkenheid": "Partner", "soorten_gegevens": []},
-        {"objecttype": "persoon", "soort_object_id": "BSN", "object_id": "999990019", "betrokkenheid": "Getuige", "soorten_gegevens": []},
+        {**partner, "object_id": "999993653"},
+        {**partner, "object_id": "999995017"},
+        {"objecttype": "persoon", "soort_object_id": "BSN", "object_id": "999990019", "betrokkenheid": "Getuige",
+         "soorten_gegevens": [], "label": "rule 'rules[2]', objecten[1]"},
     ]
+
+
+def test_absent_values_are_no_person(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    rules = load_rules(write(tmp_path, GOOD))
+    post = rules.match("POST", "/huwelijken")
+    assert post is not None
+    found = find_objects(post.rule, path_params={}, query={}, request_json={"partners": []}, response_json=None)
+    assert found == []
+    assert "rule 'rules[2]', objecten[0]: no person found in the body" in caplog.text
+    assert "rule 'rules[2]', objecten[1]: no person found in the query" in caplog.text
 
 
 RULE_HEAD = f"""[[rules]]
