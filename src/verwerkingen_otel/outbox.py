@@ -175,6 +175,10 @@ class Outbox:
             conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
                                    check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            # Delivered bodies hold BSNs: overwrite deleted rows instead of leaving them in free
+            # pages (the default of some SQLite builds only). Old WAL frames still hold them
+            # until the WAL restarts; docs/security.md says so.
+            conn.execute("PRAGMA secure_delete = ON")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchall()[0][0]
             if str(mode).lower() != "wal":
                 raise OutboxError(f"the outbox {self.path!r} cannot use WAL mode")
