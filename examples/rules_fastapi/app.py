@@ -1,11 +1,12 @@
-"""A small FastAPI app without a line of verwerkingen code.
+r"""A small FastAPI app without a line of verwerkingen code.
 
-Captured only by a route rules file and the instrumentor:
+Captured only by a route rules file and the instrumentor (from the repository root; the same
+command as README.md):
 
     VERWERKINGEN_RULES=examples/rules_fastapi/rules.toml \
     VERWERKINGEN_DELIVERY=sync VERWERKINGEN_EXPORTERS=console \
     OTEL_TRACES_EXPORTER=none OTEL_METRICS_EXPORTER=none OTEL_LOGS_EXPORTER=none \
-    opentelemetry-instrument uvicorn --app-dir examples/rules_fastapi app:app
+      opentelemetry-instrument python -m uvicorn --app-dir examples/rules_fastapi --port 8000 --log-level warning app:app
 
 The persons are the official test BSNs; nothing here is real.
 """

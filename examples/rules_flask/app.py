@@ -1,11 +1,12 @@
-"""A small Flask API without a line of verwerkingen code.
+r"""A small Flask API without a line of verwerkingen code.
 
-Captured only by a route rules file and the instrumentor:
+Captured only by a route rules file and the instrumentor (from the repository root; the same
+command as README.md):
 
     VERWERKINGEN_RULES=examples/rules_flask/rules.toml \
     VERWERKINGEN_DELIVERY=sync VERWERKINGEN_EXPORTERS=console \
     OTEL_TRACES_EXPORTER=none OTEL_METRICS_EXPORTER=none OTEL_LOGS_EXPORTER=none \
-    opentelemetry-instrument python examples/rules_flask/app.py
+      PORT=5000 opentelemetry-instrument python examples/rules_flask/app.py
 
 The persons are the official test BSNs; nothing here is real.
 """

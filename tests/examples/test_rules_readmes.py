@@ -45,3 +45,15 @@ def test_rules_readme_command_is_the_tested_one(kind: str) -> None:
     source = inspect.getsource(web.run_example)
     for key, value in proc_env.items():
         assert f'{key}="{value}"' in source
+
+
+@pytest.mark.parametrize("kind", ["flask", "fastapi"])
+def test_rules_app_docstring_command_is_the_readme_one(kind: str) -> None:
+    import ast
+    import textwrap
+
+    doc = ast.get_docstring(ast.parse((ROOT / "examples" / f"rules_{kind}" / "app.py").read_text(encoding="utf-8")))
+    assert doc is not None
+    indented = [part for part in doc.split("\n\n") if part.startswith("    ")]
+    assert len(indented) == 1, "app.py's docstring has one indented block: the run command"
+    assert textwrap.dedent(indented[0]).strip() == readme_command(f"rules_{kind}")
