@@ -228,6 +228,15 @@ def test_the_index_maps_every_doc_and_every_example() -> None:
     assert [e for e in examples if f"](../examples/{e}/)" not in index] == []
 
 
+def test_the_readme_lists_every_doc() -> None:
+    """The root README's Documentation section names every file in docs/ (a new doc must be added)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Documentation\n", 1)[1].split("\n## ", 1)[0]
+    docs = sorted(p.name for p in DOCS.glob("*.md"))
+    assert len(docs) >= 14
+    assert [d for d in docs if f"](docs/{d})" not in section] == []
+
+
 def test_every_example_has_a_readme() -> None:
     """Each examples/<dir>/ with code says what it is and how to run it (the link checks above read it)."""
     dirs = sorted(p.name for p in (ROOT / "examples").iterdir() if p.is_dir() and any(p.glob("*.py")))
@@ -237,7 +246,7 @@ def test_every_example_has_a_readme() -> None:
 
 def test_relative_links_in_the_docs_resolve() -> None:
     broken = []
-    for path in [*DOCS.glob("*.md"), *(ROOT / "examples").glob("*/README.md")]:
+    for path in [*DOCS.glob("*.md"), ROOT / "README.md", *(ROOT / "examples").glob("*/README.md")]:
         for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", path.read_text(encoding="utf-8")):
             if "://" not in target and not (path.parent / target).exists():
                 broken.append(f"{path.relative_to(ROOT)} -> {target}")
