@@ -14,12 +14,8 @@ from verwerkingen_otel.config import _SETTINGS, Settings
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 CONFIGURATION = (DOCS / "configuration.md").read_text(encoding="utf-8")
-ARCHITECTURE_CANDIDATES = [
-    Path(os.environ.get("VERWERKINGEN_TEST_ARCHITECTURE", "/nonexistent")),
-    ROOT / "ARCHITECTURE.md",
-    ROOT.parent / "shared" / "design" / "ARCHITECTURE.md",
-    Path("/work/shared/design/ARCHITECTURE.md"),
-]
+ARCHITECTURE = ROOT.parent / "shared" / "design" / "ARCHITECTURE.md"
+"""The design and public contract: in the project's shared folder beside the repository (also in CI)."""
 
 
 def test_every_setting_and_env_var_is_in_the_configuration_reference() -> None:
@@ -60,11 +56,24 @@ def test_defaults_in_the_reference_are_the_code_defaults() -> None:
     assert f"`{DEFAULT_OUTBOX}`" in rows["outbox"]
 
 
-def architecture() -> str:
-    for path in ARCHITECTURE_CANDIDATES:
-        if path.is_file():
-            return path.read_text(encoding="utf-8")
-    pytest.skip("ARCHITECTURE.md is not in this checkout (set VERWERKINGEN_TEST_ARCHITECTURE to its path)")
+def architecture(path: Path = ARCHITECTURE) -> str:
+    """Its text; without the file the tests skip locally and FAIL when CI is set."""
+    if path.is_file():
+        return path.read_text(encoding="utf-8")
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but {path} is missing: the contract checks cannot run")
+    pytest.skip(f"{path} is missing (the shared folder is not beside this checkout)")
+
+
+def test_a_missing_architecture_skips_locally_and_fails_in_ci(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "shared" / "design" / "ARCHITECTURE.md"
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        architecture(missing)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI is set but .*ARCHITECTURE.md is missing"):
+        architecture(missing)
+    assert ARCHITECTURE.relative_to(ROOT.parent) == Path("shared/design/ARCHITECTURE.md")
 
 
 def test_every_env_var_in_the_architecture_table_is_implemented_with_that_name() -> None:
