@@ -293,6 +293,8 @@ class Verwerkingsactie:
         if prepared is not None:
             return prepared  # type: ignore[no-any-return]
         values = self.__dict__  # a frozen dataclass without slots: read fields without getattr
+        if "_build" in values:  # a `prepared` action whose fields were never read
+            self._materialise()
         body: dict[str, Any] = {
             key: (value if type(value) is str else str(value)) if dump is None else dump(value)
             for key, attr, dump in _DUMPS
@@ -314,6 +316,34 @@ class Verwerkingsactie:
         """
         return _fill(cls, values, api_body)
 
+    @classmethod
+    def prepared(cls, api_body: dict[str, Any], build: Callable[[], dict[str, Any]]) -> Verwerkingsactie:
+        """An action whose POST body is known now and whose fields are built on first read.
+
+        For the request path: delivery needs only the body, so the typed fields (objects,
+        datetime, enum) are made only if something reads them. `build()` must return what
+        `from_trusted` takes, describing the same action as `api_body`. Reading any field,
+        comparing, hashing, repr or `replace` builds them; the action is then an ordinary one.
+        """
+        obj = object.__new__(cls)
+        obj.__dict__["_api_body"] = api_body
+        obj.__dict__["_build"] = build
+        return obj
+
+    def _materialise(self) -> None:
+        build = self.__dict__.pop("_build", None)
+        if build is not None:
+            values = build()
+            assert values.keys() == _FIELD_NAMES[Verwerkingsactie], "prepared() needs every field"
+            self.__dict__.update(values)
+
+    def __getattr__(self, name: str) -> Any:
+        """Reached only for a field of a `prepared` action not yet built (see below)."""
+        if "_build" not in self.__dict__ or name.startswith("__"):
+            raise AttributeError(name)
+        self._materialise()
+        return getattr(self, name)
+
 
 def _fill(cls: type[Any], values: dict[str, Any], api_body: dict[str, Any] | None) -> Any:
     assert values.keys() == _FIELD_NAMES[cls], "from_trusted needs every field"
@@ -330,6 +360,13 @@ def _fill(cls: type[Any], values: dict[str, Any], api_body: dict[str, Any] | Non
 _FIELD_NAMES: dict[type, set[str]] = {
     cls: {f.name for f in dataclasses.fields(cls)} for cls in (VerwerktObject, Verwerkingsactie)
 }
+# Fields with a default are class attributes, which would answer for a `prepared` action's
+# fields before `__getattr__` can build them; every instance holds all its fields in __dict__
+# (the dataclass __init__ keeps the defaults itself), so they are not needed on the class.
+for _name in _FIELD_NAMES[Verwerkingsactie]:
+    if _name in Verwerkingsactie.__dict__:
+        delattr(Verwerkingsactie, _name)
+
 _FILLABLE: dict[type, bool] = {
     cls: not hasattr(cls, "__slots__") and not hasattr(cls, "__post_init__") for cls in _FIELD_NAMES
 }

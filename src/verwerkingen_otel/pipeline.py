@@ -181,7 +181,7 @@ class _ActionProcessor(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         pipeline = self._pipeline
         try:
-            actie = span_to_verwerkingsactie(span)
+            actie = span_to_verwerkingsactie(span, lazy=True)  # delivery needs only the body
         except Exception as exc:  # a span we cannot read: not recorded, so fail the call
             pipeline.count("recording_failures")
             raise RecordingError(f"the action could not be read from its span ({type(exc).__name__})") from exc

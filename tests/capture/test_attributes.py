@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import FrozenInstanceError, replace
 
+import pytest
 from hypothesis import given, settings
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -117,3 +119,36 @@ def test_foreign_spelling_of_tijdstip_and_vertrouwelijkheid_is_normalised() -> N
     body = mapped.to_api()
     assert (body["tijdstip"], body["vertrouwelijkheid"]) == ("2024-05-01T08:00:00.000000+00:00", "vertrouwelijk")
     assert body == mapped.with_values().to_api()
+
+
+@settings(max_examples=150)
+@given(acties())
+def test_the_lazy_mapping_is_the_same_action(original: Verwerkingsactie) -> None:
+    """The request path maps lazily (fields built on first read): nothing may tell it apart."""
+    span = through_a_span(A.verwerkingsactie_attributes(original))
+    body_first = A.span_to_verwerkingsactie(span, lazy=True)
+    fields_first = A.span_to_verwerkingsactie(span, lazy=True)
+    assert body_first is not None and fields_first is not None
+    body = body_first.to_api()
+    assert body == original.to_api()
+    body["verwerkteObjecten"].clear()  # a consumer changing its body cannot change the action
+    body["actieNaam"] = "gewijzigd"
+    assert body_first == original and original == body_first
+    assert hash(body_first) == hash(original)
+    assert repr(body_first) == repr(A.span_to_verwerkingsactie(span))  # the eager mapping's repr
+    assert fields_first.verwerkte_objecten == original.verwerkte_objecten
+    assert fields_first.tijdstip == original.tijdstip and fields_first.tijdstip.utcoffset() == original.tijdstip.utcoffset()
+    assert fields_first.to_api() == original.to_api()
+    assert body_first.to_api() == original.to_api()  # handed out once, then computed
+    assert fields_first.with_values(actie_naam="Ander") == replace(original, actie_naam="Ander")
+
+
+def test_a_lazy_action_reads_like_an_eager_one_and_fails_like_one() -> None:
+    lazy = A.attributes_to_verwerkingsactie(A.verwerkingsactie_attributes(actie()), lazy=True)
+    assert lazy is not None
+    assert lazy.actie_naam == actie().actie_naam and lazy.gebruiker is None
+    with pytest.raises(AttributeError):
+        lazy.geen_veld  # noqa: B018
+    with pytest.raises(FrozenInstanceError):
+        lazy.actie_naam = "x"  # type: ignore[misc]
+    assert Verwerkingsactie(Vertrouwelijkheid.NORMAAL, actie().tijdstip).actie_naam is None  # defaults kept
