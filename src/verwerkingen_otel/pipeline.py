@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping, Sequence, Union
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, SpanProcessor, Tracer, TracerProvider
-from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Decision, Sampler, SamplingResult
 
 from . import __version__
 from .attributes import span_to_verwerkingsactie
@@ -123,6 +123,26 @@ def set_trusted_attributes(span: Any, attributes: Mapping[str, str]) -> None:
         span.set_attributes(attributes)
 
 
+class _AlwaysSample(Sampler):
+    """ALWAYS_ON, with one shared result for a root span that brings no attributes.
+
+    ALWAYS_ON makes a new result per span, reading the parent's trace state; an action with no
+    parent and no caller's trace (an explicitly empty context) has none, so the answer is always
+    the same. Anything else is ALWAYS_ON's own answer.
+    """
+
+    _ROOT = SamplingResult(Decision.RECORD_AND_SAMPLE)
+
+    def should_sample(self, parent_context: Any, trace_id: int, name: str, kind: Any = None,
+                      attributes: Any = None, links: Any = None, trace_state: Any = None) -> SamplingResult:
+        if parent_context is not None and not parent_context and not attributes and trace_state is None:
+            return self._ROOT
+        return ALWAYS_ON.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+    def get_description(self) -> str:
+        return ALWAYS_ON.get_description()
+
+
 # --- registries -------------------------------------------------------------------------------
 
 _Entry = Union[Callable[..., Any], str]
@@ -220,7 +240,7 @@ class Pipeline:
         self._lock = threading.Lock()
         self.strict = self.settings.strict
         self.provider = TracerProvider(
-            sampler=ALWAYS_ON,
+            sampler=_AlwaysSample(),
             resource=Resource.create({"service.name": self.settings.systeem or "verwerkingen-otel"}),
             span_limits=SpanLimits(
                 max_span_attributes=SpanLimits.UNSET,

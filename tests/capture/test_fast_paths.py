@@ -90,3 +90,23 @@ def test_attributes_go_through_the_sdk_when_the_span_is_not_the_expected_shape()
     span = Recorder()
     pipelines.set_trusted_attributes(span, {A.ACTIE_NAAM: "x"})
     assert span.given == {A.ACTIE_NAAM: "x"}
+
+
+def test_the_sampler_shares_one_answer_only_for_a_bare_root() -> None:
+    from opentelemetry import trace
+    from opentelemetry.context import Context
+    from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Decision
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
+
+    sampler = pipelines._AlwaysSample()
+    root = sampler.should_sample(Context(), 1, "x")
+    assert root is sampler.should_sample(Context(), 2, "y")
+    assert root.decision is Decision.RECORD_AND_SAMPLE and not root.attributes and root.trace_state is None
+    state = TraceState([("caller", "1")])
+    parent = SpanContext(0x1234, 0x5678, is_remote=True, trace_flags=TraceFlags(1), trace_state=state)
+    context = trace.set_span_in_context(NonRecordingSpan(parent), Context())
+    child = sampler.should_sample(context, 0x1234, "x")
+    assert child.decision is Decision.RECORD_AND_SAMPLE and child.trace_state == state
+    with_attributes = sampler.should_sample(Context(), 1, "x", attributes={"a": "b"})
+    assert dict(with_attributes.attributes) == {"a": "b"}
+    assert sampler.get_description() == ALWAYS_ON.get_description()
