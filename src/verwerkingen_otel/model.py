@@ -337,6 +337,11 @@ class Verwerkingsactie:
             assert values.keys() == _FIELD_NAMES[Verwerkingsactie], "prepared() needs every field"
             self.__dict__.update(values)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle and copy the fields only (a prepared action's builder is a closure)."""
+        self._materialise()
+        return {name: self.__dict__[name] for name in _FIELD_NAMES[Verwerkingsactie]}
+
     def __getattr__(self, name: str) -> Any:
         """Reached only for a field of a `prepared` action not yet built (see below)."""
         if "_build" not in self.__dict__ or name.startswith("__"):

@@ -152,3 +152,16 @@ def test_a_lazy_action_reads_like_an_eager_one_and_fails_like_one() -> None:
     with pytest.raises(FrozenInstanceError):
         lazy.actie_naam = "x"  # type: ignore[misc]
     assert Verwerkingsactie(Vertrouwelijkheid.NORMAAL, actie().tijdstip).actie_naam is None  # defaults kept
+
+
+def test_a_lazy_action_pickles_and_copies_as_its_fields() -> None:
+    import copy
+    import pickle
+
+    for lazy in (True, False):
+        mapped = A.attributes_to_verwerkingsactie(A.verwerkingsactie_attributes(actie()), lazy=lazy)
+        assert mapped is not None
+        again = pickle.loads(pickle.dumps(mapped))
+        assert again == actie() and again.to_api() == actie().to_api()
+        assert copy.copy(mapped) == actie() and copy.deepcopy(mapped) == actie()
+        assert mapped.to_api() == actie().to_api()  # its own prepared body is still there for it
