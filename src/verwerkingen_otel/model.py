@@ -331,11 +331,14 @@ class Verwerkingsactie:
         return obj
 
     def _materialise(self) -> None:
-        build = self.__dict__.pop("_build", None)
+        # The builder goes only after the fields are in: a second thread reading meanwhile
+        # builds the same values again rather than finding neither.
+        build = self.__dict__.get("_build")
         if build is not None:
             values = build()
             assert values.keys() == _FIELD_NAMES[Verwerkingsactie], "prepared() needs every field"
             self.__dict__.update(values)
+            self.__dict__.pop("_build", None)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle and copy the fields only (a prepared action's builder is a closure)."""

@@ -165,3 +165,25 @@ def test_a_lazy_action_pickles_and_copies_as_its_fields() -> None:
         assert again == actie() and again.to_api() == actie().to_api()
         assert copy.copy(mapped) == actie() and copy.deepcopy(mapped) == actie()
         assert mapped.to_api() == actie().to_api()  # its own prepared body is still there for it
+
+
+def test_a_lazy_action_read_from_several_threads_at_once_builds_one_answer() -> None:
+    import threading
+
+    for _ in range(50):
+        lazy = A.attributes_to_verwerkingsactie(A.verwerkingsactie_attributes(actie()), lazy=True)
+        assert lazy is not None
+        seen: list[object] = []
+        start = threading.Barrier(4)
+
+        def read() -> None:
+            start.wait()
+            seen.append(lazy.verwerkte_objecten)  # type: ignore[union-attr]
+
+        threads = [threading.Thread(target=read) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert seen == [actie().verwerkte_objecten] * 4
+        assert lazy == actie()
