@@ -714,8 +714,8 @@ def outbox_delivery(settings: Any, exporters: Sequence[ActionExporter]) -> Outbo
     path = settings.outbox or DEFAULT_OUTBOX
     try:
         return OutboxDelivery(exporters, path, concurrency=settings.concurrency, policy=_policy(settings))
-    except RecordingError as exc:
-        raise settings.error("outbox", str(exc)) from None
+    except RecordingError as exc:  # the message starts "outbox: "; the setting's own name replaces it
+        raise settings.error("outbox", str(exc).removeprefix("outbox: ")) from None
 
 
 def memory_delivery(settings: Any, exporters: Sequence[ActionExporter]) -> MemoryDelivery:

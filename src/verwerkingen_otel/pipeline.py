@@ -147,8 +147,16 @@ class _AlwaysSample(Sampler):
 
 _Entry = Union[Callable[..., Any], str]
 
+def _console_exporter(settings: Settings) -> ConsoleExporter:
+    """`exporters=console`; a `console_file` that cannot be opened fails naming the setting."""
+    try:
+        return ConsoleExporter(settings.console_file)
+    except OSError as exc:
+        raise settings.error("console_file", f"cannot be opened for appending ({type(exc).__name__})") from None
+
+
 _EXPORTERS: dict[str, _Entry] = {
-    "console": lambda settings: ConsoleExporter(settings.console_file),
+    "console": _console_exporter,
     "memory": lambda settings: InMemoryExporter(),
     "api": "verwerkingen_otel.delivery:api_exporter",
 }

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def flask_client() -> Any:
-    sys.path.insert(0, str(ROOT / "examples"))
-    try:
-        from flask_app import create_app
-
-        yield create_app().test_client()
-    finally:
-        sys.path.remove(str(ROOT / "examples"))
+    """The example app (examples/flask/app.py), loaded by its path: it is not a package."""
+    spec = importlib.util.spec_from_file_location("example_flask_app", ROOT / "examples" / "flask" / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.create_app().test_client()
 
 
 def test_example_flask_app(verwerkingen: RecordedVerwerkingen, flask_client: Any) -> None:
@@ -88,13 +86,3 @@ def test_fastapi_sees_the_original_signature(verwerkingen: RecordedVerwerkingen)
     assert operation["description"] == "FastAPI builds its parameters and docs from this signature."
     assert [b["actieNaam"] for b in verwerkingen.acties] == ["Raadplegen", "Sync"]
     assert verwerkingen.acties[1]["verwerkteObjecten"][0]["objectId"] == BSN_B
-
-
-def test_demo_script_runs() -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "examples" / "run_demo.py")], capture_output=True, text=True,
-                          timeout=120, env={"PATH": "/usr/bin:/bin"})
-    assert done.returncode == 0, done.stderr
-    assert "5 verwerkingsacties recorded" in done.stdout
-    assert "persoon BSN 999990019: Getuige (Naam)" in done.stdout
-    assert "is not valid (must pass the BSN 11-test); recorded with objectId withheld" in done.stdout
-    assert "123456789" not in done.stdout.split("GET /personen/123456789 -> 404", 1)[1]
