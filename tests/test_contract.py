@@ -35,12 +35,17 @@ READ_ONLY = {"actieId", "url", "tijdstipRegistratie"}
 
 @pytest.fixture(autouse=True)
 def clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No VERWERKINGEN_* from outside; whatever a test configures is shut down afterwards."""
+    """No VERWERKINGEN_* from outside; whatever a test configures is shut down and the pipeline
+    before it put back (test isolation only: the one private helper this module uses)."""
+    from verwerkingen_otel.pipeline import install
+
     for key in list(os.environ):
         if key.startswith("VERWERKINGEN_") and not key.startswith("VERWERKINGEN_TEST_"):
             monkeypatch.delenv(key)
+    previous = install(None)
     yield
     vo.shutdown(2.0)
+    install(previous)
 
 
 @pytest.fixture(scope="module")
@@ -411,30 +416,25 @@ def test_configure_again_flushes_and_shuts_down_the_previous(server: LogServer, 
 
 
 def test_instrument_uses_the_current_pipeline_or_configures_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    from verwerkingen_otel.pipeline import current_pipeline, install
+    from verwerkingen_otel.pipeline import current_pipeline
 
     [ep] = entry_points(group="opentelemetry_instrumentor", name="verwerkingen")
     instrumentor = ep.load()()
-    previous = install(None)
+    assert current_pipeline() is None
+    monkeypatch.setenv("VERWERKINGEN_DELIVERY", "sync")
+    monkeypatch.setenv("VERWERKINGEN_EXPORTERS", "memory")
+    instrumentor.instrument()
     try:
-        monkeypatch.setenv("VERWERKINGEN_DELIVERY", "sync")
-        monkeypatch.setenv("VERWERKINGEN_EXPORTERS", "memory")
-        instrumentor.instrument()
-        try:
-            configured = current_pipeline()
-            assert configured is not None and configured.settings.exporters == ("memory",)
-        finally:
-            instrumentor.uninstrument()
-        mine = vo.configure(delivery="sync", exporters=["console"])
-        instrumentor.instrument()
-        try:
-            assert current_pipeline() is mine
-        finally:
-            instrumentor.uninstrument()
+        configured = current_pipeline()
+        assert configured is not None and configured.settings.exporters == ("memory",)
     finally:
-        left = install(previous)
-        if left is not None:
-            left.shutdown()
+        instrumentor.uninstrument()
+    mine = vo.configure(delivery="sync", exporters=["console"])
+    instrumentor.instrument()
+    try:
+        assert current_pipeline() is mine
+    finally:
+        instrumentor.uninstrument()
 
 
 # --- failures of the log ---------------------------------------------------------------------
