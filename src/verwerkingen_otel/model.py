@@ -12,7 +12,7 @@ import os
 import re
 import threading
 import dataclasses
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Callable, Iterable, NamedTuple
 
@@ -238,7 +238,7 @@ class VerwerktObject:
 
     objecttype: str
     soort_object_id: str
-    object_id: str
+    object_id: str = field(repr=False)  # a BSN: kept out of reprs (tracebacks, debuggers, logs)
     betrokkenheid: str | None = None
     verwerkte_soorten_gegevens: tuple[VerwerktSoortGegeven, ...] = ()
     verwerkt_object_id: str | None = None  # set by the log; used by the server to match on PUT
@@ -280,9 +280,9 @@ class Verwerkingsactie:
     uitvoerder: str | None = None
     systeem: str | None = None
     gegevensbron: str | None = None
-    gebruiker: str | None = None
+    gebruiker: str | None = field(default=None, repr=False)  # may identify a person
     soort_afnemer_id: str | None = None
-    afnemer_id: str | None = None
+    afnemer_id: str | None = field(default=None, repr=False)  # a BSN when soortAfnemerId is BSN
     verwerkingsactiviteit_id_afnemer: str | None = None
     verwerkingsactiviteit_url_afnemer: str | None = None
     verwerking_id_afnemer: str | None = None
