@@ -8,7 +8,6 @@ names the contract bullet it checks.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -33,19 +32,7 @@ ZAAK = "0f9c3f6e-3b0a-4a4e-9d55-2f6f7d0c8a11"
 READ_ONLY = {"actieId", "url", "tijdstipRegistratie"}
 
 
-@pytest.fixture(autouse=True)
-def clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No VERWERKINGEN_* from outside; whatever a test configures is shut down and the pipeline
-    before it put back (test isolation only: the one private helper this module uses)."""
-    from verwerkingen_otel.pipeline import install
-
-    for key in list(os.environ):
-        if key.startswith("VERWERKINGEN_") and not key.startswith("VERWERKINGEN_TEST_"):
-            monkeypatch.delenv(key)
-    previous = install(None)
-    yield
-    vo.shutdown(2.0)
-    install(previous)
+pytestmark = pytest.mark.usefixtures("isolated_pipeline")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

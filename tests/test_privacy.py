@@ -5,7 +5,6 @@ server errors."""
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 import warnings
 from pathlib import Path
@@ -23,17 +22,7 @@ SECRET = "privacy-secret-of-at-least-32-bytes!!"
 ACTIVITEIT = "5f0bef4c-f66f-4311-84a5-19e8bf359eaf"
 
 
-@pytest.fixture(autouse=True)
-def clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from verwerkingen_otel.pipeline import install
-
-    for key in list(os.environ):
-        if key.startswith("VERWERKINGEN_") and not key.startswith("VERWERKINGEN_TEST_"):
-            monkeypatch.delenv(key)
-    previous = install(None)
-    yield
-    vo.shutdown(2.0)
-    install(previous)
+pytestmark = pytest.mark.usefixtures("isolated_pipeline")  # tests/conftest.py
 
 
 @pytest.fixture()
