@@ -100,22 +100,20 @@ class VerwerkingenlogExporter(SpanExporter):
                  timeout: float = 10.0, verify: bool | str = True,
                  cert: str | tuple[str, str] | None = None) -> None:
         if delivery is None:
+            # the same settings, env vars and checks as configure(): errors name the setting
+            from .config import ConfigurationError, load_settings
             from .delivery import OutboxDelivery
 
-            api_url = api_url or os.environ.get("VERWERKINGEN_API_URL")
-            if not api_url:
-                raise ValueError("api_url (or VERWERKINGEN_API_URL) is required")
-            outbox = outbox or os.environ.get("VERWERKINGEN_OUTBOX")
-            if not outbox:
-                raise ValueError("outbox (or VERWERKINGEN_OUTBOX) is required: the path of the outbox file")
-            exporter = ApiExporter(
-                api_url,
-                client_id=client_id or os.environ.get("VERWERKINGEN_CLIENT_ID"),
-                secret=secret or os.environ.get("VERWERKINGEN_SECRET"),
-                token=token or os.environ.get("VERWERKINGEN_TOKEN"),
-                timeout=timeout, verify=verify, cert=cert,
-            )
-            delivery = OutboxDelivery([exporter], outbox)
+            settings = load_settings({"api_url": api_url, "client_id": client_id, "secret": secret,
+                                      "token": token, "outbox": outbox, "timeout": timeout})
+            if settings.api_url is None:
+                raise ConfigurationError("api_url", "is required (argument or VERWERKINGEN_API_URL)")
+            if settings.outbox is None:
+                raise ConfigurationError("outbox", "is required (argument or VERWERKINGEN_OUTBOX): "
+                                                   "the path of the outbox file")
+            exporter = ApiExporter(settings.api_url, client_id=settings.client_id, secret=settings.secret,
+                                   token=settings.token, timeout=settings.timeout, verify=verify, cert=cert)
+            delivery = OutboxDelivery([exporter], settings.outbox)
         self.delivery = delivery
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:

@@ -183,6 +183,30 @@ def test_verwerkingenlog_exporter_reads_the_environment(logserver: LogServer, tm
     exporter.shutdown()
 
 
+def test_verwerkingenlog_exporter_checks_settings_like_configure(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Malformed values fail at construction, named as the caller wrote them (argument or env)."""
+    from verwerkingen_otel.config import ConfigurationError
+
+    for key in ("VERWERKINGEN_API_URL", "VERWERKINGEN_CLIENT_ID", "VERWERKINGEN_SECRET", "VERWERKINGEN_OUTBOX"):
+        monkeypatch.delenv(key, raising=False)
+    with pytest.raises(ConfigurationError) as err:
+        VerwerkingenlogExporter("not a url", outbox=tmp_path / "o.db")
+    assert err.value.setting == "api_url"
+    monkeypatch.setenv("VERWERKINGEN_API_URL", "ftp://log")
+    with pytest.raises(ConfigurationError) as err:
+        VerwerkingenlogExporter(outbox=tmp_path / "o.db")
+    assert err.value.setting == "VERWERKINGEN_API_URL"
+    monkeypatch.setenv("VERWERKINGEN_API_URL", "http://127.0.0.1:9/api/v1")
+    with pytest.raises(ConfigurationError) as err:
+        VerwerkingenlogExporter(client_id="app", outbox=tmp_path / "o.db")
+    assert err.value.setting == "secret"
+    with pytest.raises(ConfigurationError) as err:
+        VerwerkingenlogExporter()
+    assert err.value.setting == "outbox"
+    assert not (tmp_path / "o.db").exists()
+
+
 @pytest.mark.parametrize("delivery", ["sync", "outbox"])
 def test_deliverys_own_calls_carry_no_verwerkingen_headers_with_httpx_instrumented(
         delivery: str, proxy: FaultProxy, logserver: LogServer, tmp_path: Path) -> None:
