@@ -9,6 +9,7 @@ attributes become POST bodies and go through a delivery (the durable outbox by d
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Sequence
 
@@ -26,6 +27,8 @@ from .delivery_base import (
 )
 
 __all__ = ["ApiExporter", "VerwerkingenlogExporter"]
+
+logger = logging.getLogger("verwerkingen_otel.exporter")
 
 _RETRYABLE = {408, 425, 429}
 
@@ -123,7 +126,10 @@ class VerwerkingenlogExporter(SpanExporter):
         for span in spans:
             try:
                 actie = span_to_verwerkingsactie(span)
-            except Exception:  # a span we cannot read is not ours to fail the batch for
+            except Exception as exc:  # a verwerkingen span we cannot read: said loudly, never dropped silently
+                logger.error("verwerkingen span %r not recorded: its attributes do not form a valid "
+                             "verwerkingsactie (%s)", span.name, type(exc).__name__)
+                result = SpanExportResult.FAILURE
                 continue
             if actie is None:
                 continue
