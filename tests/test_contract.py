@@ -483,3 +483,52 @@ def test_401_is_retried_never_dead_lettered_and_other_4xx_dead_letters(proxy: Fa
     assert vo.shutdown(5.0) is True
     assert len(stored(server, BSN, activiteit)) == 1
     assert _outbox_status(outbox)["dead_letters"] == 1
+
+
+# --- the rules setting reaches every way of capturing ----------------------------------------
+
+_RULES = f"""
+[[rules]]
+name = "raadplegen"
+method = "GET"
+route = "/personen/<bsn>"
+actie_naam = "Raadplegen via regel"
+verwerkingsactiviteit_id = "{ACTIVITEIT}"
+[[rules.objecten]]
+from = "path"
+name = "bsn"
+"""
+
+
+@pytest.mark.parametrize("how", ["argument", "env"])
+def test_rules_setting_is_used_by_the_flask_extension(how: str, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """`configure(rules=...)` and VERWERKINGEN_RULES alike: a setting, whatever captures."""
+    import flask
+
+    from verwerkingen_otel.flask import Verwerkingen
+
+    path = tmp_path / "rules.toml"
+    path.write_text(_RULES)
+    if how == "env":
+        monkeypatch.setenv("VERWERKINGEN_RULES", str(path))
+        pipeline = vo.configure(delivery="sync", exporters=["memory"])
+    else:
+        pipeline = vo.configure(delivery="sync", exporters=["memory"], rules=str(path))
+    app = flask.Flask("rules")
+    Verwerkingen(app)
+    app.add_url_rule("/personen/<bsn>", "persoon", lambda bsn: "ok")
+    assert app.test_client().get(f"/personen/{BSN}").status_code == 200
+    [body] = pipeline.exporter("memory").bodies
+    assert (body["actieNaam"], body["verwerkteObjecten"][0]["objectId"]) == ("Raadplegen via regel", BSN)
+
+
+def test_a_missing_rules_file_is_named_as_the_setting(tmp_path: Path) -> None:
+    import flask
+
+    from verwerkingen_otel.flask import Verwerkingen
+
+    vo.configure(delivery="sync", exporters=["memory"], rules=str(tmp_path / "missing.toml"))
+    with pytest.raises(ValueError) as err:
+        Verwerkingen(flask.Flask("rules"))
+    assert str(err.value) == f"rules: rules file {tmp_path / 'missing.toml'}: not found"

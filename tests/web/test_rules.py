@@ -165,7 +165,7 @@ def test_env(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD)
     assert rules_from_env({}) is None
     assert len(rules_from_env({"VERWERKINGEN_RULES": str(path)})) == 3  # type: ignore[arg-type]
-    with pytest.raises(RulesError, match="VERWERKINGEN_RULES file .*missing.toml: not found"):
+    with pytest.raises(RulesError, match="^VERWERKINGEN_RULES: rules file .*missing.toml: not found$"):
         rules_from_env({"VERWERKINGEN_RULES": str(tmp_path / "missing.toml")})
 
 
