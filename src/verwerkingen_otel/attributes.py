@@ -22,6 +22,7 @@ from .model import (
     VerwerktObject,
     VerwerktSoortGegeven,
     Verwerkingsactie,
+    check_datetime,
     format_tijdstip,
 )
 
@@ -148,7 +149,9 @@ def attributes_to_verwerkingsactie(attributes: Mapping[str, Any]) -> Verwerkings
     values["vertrouwelijkheid"] = enum
     body["vertrouwelijkheid"] = enum.value
     text = body["tijdstip"]
-    values["tijdstip"] = tijdstip = dt.datetime.fromisoformat(text)
+    # our own form (32 characters) reads fast; any other spelling (`Z`, short fractions — which
+    # Python 3.10's fromisoformat refuses) through the model's own check
+    values["tijdstip"] = tijdstip = dt.datetime.fromisoformat(text) if len(text) == 32 else check_datetime(text)
     if len(text) != 32 or text[10] != "T":  # not already in the form to_api writes
         body["tijdstip"] = format_tijdstip(tijdstip)
     values["verwerkte_objecten"] = tuple([_object(o) for o in objects])
