@@ -135,8 +135,8 @@ def server() -> Iterator[LogServer]:
 
 def test_outbox_delivery_failures_log_no_bsn_no_secret(everything: pytest.LogCaptureFixture, server: LogServer,
                                                        tmp_path: Path) -> None:
-    """Retries (503), credentials refused (401) and a dead letter (422 with the body echoed in
-    the problem's detail, as a careless log might) are all logged without the BSN or secret."""
+    """Retries (503), credentials refused (401) and a dead letter (422 with the BSN echoed in the
+    problem's title and detail, as a careless log might) are all logged without the BSN or secret."""
     proxy = FaultProxy(server.base_url)
     try:
         proxy.fail_next(1, 503)
@@ -145,7 +145,7 @@ def test_outbox_delivery_failures_log_no_bsn_no_secret(everything: pytest.LogCap
         handler()(BSN)
         assert vo.force_flush(10.0) is True
         with proxy.lock:
-            proxy.faults.append((422, {}, {"status": 422, "code": "invalid", "title": "Ongeldig",
+            proxy.faults.append((422, {}, {"status": 422, "code": "invalid", "title": f"Ongeldig: {BSN}",
                                            "detail": f"objectId {BSN} weigeren wij"}))
         handler()(BSN)
         assert vo.force_flush(10.0) is True

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import Sequence
 
 from opentelemetry.sdk.trace import ReadableSpan
@@ -27,6 +28,16 @@ from .delivery_base import (
 )
 
 __all__ = ["ApiExporter", "VerwerkingenlogExporter"]
+
+_DIGITS = re.compile(r"[0-9]{5,}")
+
+
+def _safe_title(title: object) -> str:
+    """The log's problem title for our messages, which reach ordinary logs: another server may
+    quote the record in it, so long digit runs (a BSN) are masked and the length is capped.
+    The full problem JSON is kept with the dead letter in the owner-only outbox."""
+    text = " ".join(str(title or "").split())[:120]
+    return _DIGITS.sub("…", text)
 
 logger = logging.getLogger("verwerkingen_otel.exporter")
 
@@ -73,7 +84,7 @@ class ApiExporter:
         if not isinstance(problem, dict):
             problem = {"status": status, "title": response.reason_phrase or f"HTTP {status}"}
         problem.setdefault("status", status)
-        title = str(problem.get("title") or response.reason_phrase or "")
+        title = _safe_title(problem.get("title") or response.reason_phrase)
         if status in _RETRYABLE or status >= 500:
             raise RetryableFailure(f"HTTP {status} {title}".strip(),
                                    retry_after=parse_retry_after(response.headers.get("Retry-After")))
