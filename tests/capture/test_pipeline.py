@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from typing import Any
 
@@ -232,23 +231,6 @@ def test_lazily_registered_code_that_is_not_there_yet() -> None:
     with pytest.raises(ConfigurationError) as info:
         vo.configure(delivery="sync", exporters=["ook-later"])
     assert str(info.value) == "exporters: 'ook-later' is not available yet in this version"
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("verwerkingen_otel.delivery") is not None, reason="the delivery module has landed"
-)
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"delivery": "outbox", "exporters": ["memory"]}, "delivery: 'outbox' is not available yet in this version"),
-    ({"delivery": "memory", "exporters": ["memory"]}, "delivery: 'memory' is not available yet in this version"),
-    ({"delivery": "sync", "exporters": ["api"], "api_url": "http://127.0.0.1:1/api/v1"},
-     "exporters: 'api' is not available yet in this version"),
-])
-def test_outbox_memory_and_api_not_available_before_the_delivery_module(
-    overrides: dict[str, Any], message: str
-) -> None:
-    with pytest.raises(ConfigurationError) as info:
-        vo.configure(**overrides)
-    assert str(info.value) == message
 
 
 def test_registered_delivery_and_exporter_are_used() -> None:

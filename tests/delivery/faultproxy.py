@@ -58,8 +58,8 @@ class FaultProxy:
                 if fault is not None:
                     status, headers, problem = fault
                     payload = json.dumps(problem).encode()
-                    self._reply(status, {"Content-Type": "application/problem+json", **headers}, payload)
                     proxy._record(self.command, self.path, key, status, seen_headers)
+                    self._reply(status, {"Content-Type": "application/problem+json", **headers}, payload)
                     return
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() not in {"host", "content-length", "connection"}}
@@ -69,20 +69,21 @@ class FaultProxy:
                     upstream = proxy.client.request(self.command, proxy.upstream + self.path,
                                                     content=body, headers=headers)
                 except httpx.TransportError:
+                    proxy._record(self.command, self.path, key, 502, seen_headers)
                     self._reply(502, {"Content-Type": "application/problem+json"},
                                 b'{"status":502,"title":"Bad Gateway"}')
-                    proxy._record(self.command, self.path, key, 502, seen_headers)
                     return
                 if delay:
                     time.sleep(delay)
                 out = {k: v for k, v in upstream.headers.items()
                        if k.lower() not in {"content-length", "connection", "transfer-encoding",
                                             "content-encoding"}}
+                # Recorded before the reply, so a test that saw the answer also sees the record.
+                proxy._record(self.command, self.path, key, upstream.status_code, seen_headers)
                 try:
                     self._reply(upstream.status_code, out, upstream.content)
                 except OSError:  # the client gave up waiting
                     pass
-                proxy._record(self.command, self.path, key, upstream.status_code, seen_headers)
 
             def _reply(self, status: int, headers: dict[str, str], payload: bytes) -> None:
                 self.send_response(status)

@@ -1,0 +1,206 @@
+"""The README's main-job command, run exactly as the README gives it (`./scripts/demo`).
+
+Checks what a newcomer sees (every action by its exact name, both sides of the chain with the
+afnemer fields, the confidentiality lifted, the Inzage result) and that the demo leaves nothing
+behind, also when it fails or is interrupted: every port it announced refuses connections, no
+process carrying this run's marker is alive, and its temporary directory is gone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+GEMEENTE_OIN = "00000001999999999000"
+MARKER = "DEMO_TEST_MARKER"  # inherited by every process the demo starts (not VERWERKINGEN_*: those are not)
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+    marker: str
+
+    @property
+    def ports(self) -> dict[str, int]:
+        found = dict(re.findall(r"^\s+(verwerkingenlog|BRP provider|gemeente)\s+http://127\.0\.0\.1:(\d+)",
+                                self.stdout, re.M))
+        return {name: int(port) for name, port in found.items()}
+
+    @property
+    def workdir(self) -> Path:
+        match = re.search(r"^working directory (\S+) ", self.stdout, re.M)
+        assert match, self.stdout
+        return Path(match.group(1))
+
+
+def setup_commands() -> list[str]:
+    """The indented command lines of the README's Set-up section."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Set-up\n", 1)[1].split("\n## ", 1)[0]
+    return [line.strip() for line in section.splitlines() if line.startswith("    ") and line.strip()]
+
+
+def demo_command(*args: str) -> list[str]:
+    return [*shlex.split(setup_commands()[0]), *args]
+
+
+def test_readme_setup_names_exactly_the_two_commands() -> None:
+    assert setup_commands() == ["./scripts/demo", "./scripts/test"]
+
+
+def demo_env(marker: str) -> dict[str, str]:
+    return {**os.environ, MARKER: marker}
+
+
+def run_demo(*args: str, timeout: float = 120.0) -> Run:
+    marker = uuid.uuid4().hex
+    proc = subprocess.run(demo_command(*args), cwd=ROOT, env=demo_env(marker), capture_output=True,
+                          text=True, timeout=timeout)
+    return Run(proc.returncode, proc.stdout, proc.stderr, marker)
+
+
+def processes_with(marker: str) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.environ().get(MARKER) == marker:
+                found.append(proc)
+        except (psutil.Error, OSError):
+            continue  # gone meanwhile, or another user's process
+    return found
+
+
+def refuses(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+            return False
+    except ConnectionRefusedError:
+        return True
+
+
+def assert_nothing_left(run: Run, expected_ports: set[str]) -> None:
+    assert set(run.ports) == expected_ports, run.stdout
+    left = processes_with(run.marker)
+    assert left == [], [p.cmdline() for p in left]
+    for name, port in run.ports.items():
+        assert refuses(port), f"{name} still listens on {port}"
+    assert not run.workdir.exists()
+
+
+ROW = re.compile(r"^\s+(\d+)  (gemeente|BRP)\s+(.+?)\s{2,}(normaal|vertrouwelijk|opgeheven)\s+([0-9a-f]{8})\s+"
+                 r"(-|\d{20})\s+(-|[0-9a-f]{8})$", re.M)
+
+
+@pytest.fixture(scope="module")
+def demo() -> Run:
+    return run_demo()
+
+
+def test_demo_exits_zero_and_leaves_nothing(demo: Run) -> None:
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "DEMO FAILED" not in demo.stderr
+    assert "Nothing is left running" in demo.stdout
+    assert_nothing_left(demo, {"verwerkingenlog", "BRP provider", "gemeente"})
+
+
+def test_demo_shows_every_action_with_both_sides_of_the_chain(demo: Run) -> None:
+    rows = ROW.findall(demo.stdout)
+    assert [(r[1], r[2], r[3]) for r in rows] == [
+        ("gemeente", "Zoeken burger", "normaal"),
+        ("BRP", "Zoeken personen", "normaal"),
+        ("gemeente", "Raadplegen burger", "normaal"),
+        ("BRP", "Verstrekken persoonsgegevens", "normaal"),
+        ("gemeente", "Aanmaken zaak", "normaal"),
+        ("BRP", "Verstrekken persoonsgegevens", "normaal"),
+        ("gemeente", "Aanmaken zaak", "vertrouwelijk"),
+        ("BRP", "Verstrekken persoonsgegevens", "vertrouwelijk"),
+    ], demo.stdout
+    assert [r[0] for r in rows] == [str(n) for n in range(1, 9)]
+    for gemeente, brp in zip(rows[0::2], rows[1::2]):
+        assert gemeente[5:] == ("-", "-")                  # called by nobody: no afnemer fields
+        assert brp[5] == GEMEENTE_OIN                      # afnemerId: the gemeente's OIN
+        assert brp[6] == gemeente[4]                       # verwerkingIdAfnemer: the gemeente's verwerkingId
+        assert brp[4] != gemeente[4]                       # the BRP's own verwerking
+    zaken = dict(re.findall(r"POST /zaken\s+(\w+)\s+\d{9}.*zaak ([0-9a-f-]{36})$", demo.stdout, re.M))
+    assert set(zaken) == {"verhuizing", "adresonderzoek"}
+    assert rows[4][4] == zaken["verhuizing"][:8] and rows[6][4] == zaken["adresonderzoek"][:8]
+    assert demo.stdout.count("personen: 999993653, 999995017, 999990019 (Getoond in zoekresultaat)") == 2
+    assert "personen: 999992004 (Aanvrager)" in demo.stdout
+    assert "personen: 999992004 (Ingeschrevene)" in demo.stdout
+    assert demo.stdout.count("activiteit afnemer: https://register.voorbeeldstad.example/") == 4
+    assert "all 8 actions arrived" in demo.stdout
+
+
+def test_demo_lifts_the_confidentiality(demo: Run) -> None:
+    lifted = re.findall(r"^\s+(gemeente|BRP)\s+(.+?)\s{2,}vertrouwelijk → opgeheven", demo.stdout, re.M)
+    assert lifted == [("gemeente", "Aanmaken zaak"), ("BRP", "Verstrekken persoonsgegevens")], demo.stdout
+    assert demo.stdout.count('{"vertrouwelijkheid": "opgeheven"}') == 2
+
+
+def test_demo_shows_the_inzage_result(demo: Run) -> None:
+    section = demo.stdout.split("[6/6]")[1]
+    assert "objectId=999992004" in section
+    assert "2 results" in section
+    inzage = re.findall(r"^\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  (.+?)\s{2,}(.+?)\s{2,}(\w+)\s+(\w+)\s+(-|\d{20})$",
+                        section, re.M)
+    assert inzage == [
+        ("Aanmaken zaak", "Onderzoek adreskwaliteit", "opgeheven", "Aanvrager", "-"),
+        ("Verstrekken persoonsgegevens", "-", "opgeheven", "Ingeschrevene", GEMEENTE_OIN),
+    ], section
+    assert "the log recorded this Inzage as 'Inzage verwerkingenlog'" in section
+
+
+def test_port_in_use_fails_nonzero_and_stops_what_started() -> None:
+    """The gemeente cannot bind: the log and the provider were already up and must be stopped."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = run_demo("--consumer-port", str(port))
+        assert run.returncode == 1, run.stdout + run.stderr
+        assert "DEMO FAILED: gemeente exited with code" in run.stderr
+        assert "address already in use" in run.stderr.lower()
+        assert "[2/6]" not in run.stdout
+        assert run.ports["gemeente"] == port
+        left = processes_with(run.marker)
+        assert left == [], [p.cmdline() for p in left]
+        for name in ("verwerkingenlog", "BRP provider"):
+            assert refuses(run.ports[name]), name
+        assert not run.workdir.exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT (Ctrl-C)"])
+def test_signal_midway_stops_everything(sig: signal.Signals) -> None:
+    """A signal once the services answer: exit 128+signal, every service stopped, nothing left."""
+    marker = uuid.uuid4().hex
+    proc = subprocess.Popen(demo_command(), cwd=ROOT, env=demo_env(marker), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    lines = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if "all three answer" in line:
+            running = processes_with(marker)  # the marker check below can fail: here it finds them
+            assert {proc.pid} < {p.pid for p in running} and len(running) == 4, [p.cmdline() for p in running]
+            # scripts/demo execs Python, so this pid is the demo itself
+            proc.send_signal(sig)
+            break
+    out, err = proc.communicate(timeout=60)
+    run = Run(proc.returncode, "".join(lines) + out, err, marker)
+    assert run.returncode == 128 + sig, run.stdout + run.stderr
+    assert f"interrupted ({sig.name}): stopping everything" in run.stderr
+    assert "Done in" not in run.stdout
+    assert_nothing_left(run, {"verwerkingenlog", "BRP provider", "gemeente"})
