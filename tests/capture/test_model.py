@@ -152,11 +152,13 @@ def test_durations_invalid(value: str) -> None:
         check_duration(value)
 
 
-@pytest.mark.parametrize(
-    "value", ["2024-05-01T10:00:00Z", "2024-05-01T10:00:00+02:00", "2024-05-01T10:00:00.123456-05:30"]
-)
-def test_datetime_with_offset(value: str) -> None:
-    assert check_datetime(value).utcoffset() is not None
+@pytest.mark.parametrize(("value", "offset"), [
+    ("2024-05-01T10:00:00Z", dt.timedelta(0)),
+    ("2024-05-01T10:00:00+02:00", dt.timedelta(hours=2)),
+    ("2024-05-01T10:00:00.123456-05:30", -dt.timedelta(hours=5, minutes=30)),
+])
+def test_datetime_with_offset(value: str, offset: dt.timedelta) -> None:
+    assert check_datetime(value).utcoffset() == offset
 
 
 _TWO = dt.timezone(dt.timedelta(hours=2))
