@@ -21,6 +21,9 @@ from verwerkingen_otel.objects import persoon
 
 from .conftest import uvicorn_server
 
+if sys.version_info < (3, 11):  # the backport anyio uses on 3.10
+    from exceptiongroup import BaseExceptionGroup, ExceptionGroup
+
 ACT = "5f0bef4c-f66f-4311-84a5-19e8bf359eaf"
 OIN = "00000001234567890000"
 OIN2 = "00000009876543210000"
@@ -275,8 +278,6 @@ def test_exception_group_is_unwrapped() -> None:
     from verwerkingen_otel._request import recording_error_in
     from verwerkingen_otel.delivery_base import RecordingError
 
-    if sys.version_info < (3, 11):  # the backport anyio uses on 3.10
-        from exceptiongroup import BaseExceptionGroup, ExceptionGroup
     error = RecordingError("outbox unavailable")
     assert recording_error_in(BaseExceptionGroup("task group", [ValueError(), ExceptionGroup("inner", [error])])) is error
     assert recording_error_in(ValueError()) is None
