@@ -131,11 +131,14 @@ def verwerkingsactie_attributes(actie: Verwerkingsactie) -> dict[str, Any]:
     return attributes
 
 
-def attributes_to_verwerkingsactie(attributes: Mapping[str, Any]) -> Verwerkingsactie | None:
+def attributes_to_verwerkingsactie(attributes: Mapping[str, Any], *, lazy: bool = False) -> Verwerkingsactie | None:
     """The inverse of `verwerkingsactie_attributes`; None when they carry no action or no objects.
 
     The values were validated when captured, so they are not checked a second time, and the
     API body is assembled here at the same time (attribute and API values are the same text).
+    `lazy`: only the body is made now; the typed fields are built from the same attributes if
+    something reads them (`Verwerkingsactie.prepared`) — delivery on the request path needs
+    only the body.
     """
     vertrouwelijkheid = attributes.get(VERTROUWELIJKHEID)
     raw_objects = attributes.get(VERWERKTE_OBJECTEN)
@@ -144,27 +147,44 @@ def attributes_to_verwerkingsactie(attributes: Mapping[str, Any]) -> Verwerkings
     get = attributes.get
     body = {api_key: value for key, api_key in _API_ORDER if (value := get(key)) is not None}
     objects = _load_json(raw_objects)
-    values = {field_name: get(key) for field_name, key in SCALAR_ATTRIBUTES}
     enum = _VERTROUWELIJKHEID.get(vertrouwelijkheid) or Vertrouwelijkheid.parse(vertrouwelijkheid)
-    values["vertrouwelijkheid"] = enum
     body["vertrouwelijkheid"] = enum.value
     text = body["tijdstip"]
-    # our own form (32 characters) reads fast; any other spelling (`Z`, short fractions — which
-    # Python 3.10's fromisoformat refuses) through the model's own check
-    values["tijdstip"] = tijdstip = dt.datetime.fromisoformat(text) if len(text) == 32 else check_datetime(text)
     if len(text) != 32 or text[10] != "T":  # not already in the form to_api writes
-        body["tijdstip"] = format_tijdstip(tijdstip)
-    values["verwerkte_objecten"] = tuple([_object(o) for o in objects])
+        body["tijdstip"] = format_tijdstip(_tijdstip(text))
+    if lazy:
+        frozen = dict(attributes)  # the builder reads this copy, not something changed later
+        build = lambda: _values(frozen, enum, _load_json(raw_objects))  # noqa: E731
+        actie = Verwerkingsactie.prepared(body, build)
+    else:
+        actie = Verwerkingsactie.from_trusted(_values(attributes, enum, objects), body)
     if '"verwerktObjectId"' in raw_objects:  # read-only: never in a POST body
         for o in objects:
             o.pop("verwerktObjectId", None)
     body["verwerkteObjecten"] = objects
-    return Verwerkingsactie.from_trusted(values, body)
+    return actie
 
 
-def span_to_verwerkingsactie(span: ReadableSpan) -> Verwerkingsactie | None:
+def _tijdstip(text: str) -> dt.datetime:
+    """Our own form (32 characters) reads fast; any other spelling (`Z`, short fractions — which
+    Python 3.10's fromisoformat refuses) through the model's own check."""
+    return dt.datetime.fromisoformat(text) if len(text) == 32 else check_datetime(text)
+
+
+def _values(attributes: Mapping[str, Any], enum: Vertrouwelijkheid, objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every Verwerkingsactie field from the attributes (objects already parsed from their JSON)."""
+    get = attributes.get
+    values = {field_name: get(key) for field_name, key in SCALAR_ATTRIBUTES}
+    values["vertrouwelijkheid"] = enum
+    values["tijdstip"] = _tijdstip(attributes[TIJDSTIP])
+    values["verwerkte_objecten"] = tuple([_object(o) for o in objects])
+    return values
+
+
+def span_to_verwerkingsactie(span: ReadableSpan, *, lazy: bool = False) -> Verwerkingsactie | None:
     """The action a finished span carries; None for other spans and for actions without objects
-    (an action that processed nobody's data is not recorded)."""
+    (an action that processed nobody's data is not recorded). `lazy`: see
+    `attributes_to_verwerkingsactie`."""
     # The SDK hands out a read-only proxy whose every lookup runs Python code; read the plain
     # dict underneath when there is one (same content), a copy otherwise.
     try:
@@ -176,7 +196,7 @@ def span_to_verwerkingsactie(span: ReadableSpan) -> Verwerkingsactie | None:
         if not attributes:
             return None
         plain = dict(attributes)
-    return attributes_to_verwerkingsactie(plain)
+    return attributes_to_verwerkingsactie(plain, lazy=lazy)
 
 
 def _object(body: dict[str, Any]) -> VerwerktObject:

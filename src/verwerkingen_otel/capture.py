@@ -59,6 +59,7 @@ _VERTROUWELIJK = Vertrouwelijkheid.VERTROUWELIJK
 _OK = Status(StatusCode.OK)
 _ERROR = Status(StatusCode.ERROR)
 _EMPTY_CONTEXT = Context()
+_set_trusted = _pipeline.set_trusted_attributes
 
 # --- tijdstip: strictly increasing within the process, at microsecond precision ------------
 
@@ -495,10 +496,10 @@ class verwerkingsactie:
         span = pipeline.tracer.start_span(
             span_name,
             context=parent.span_context() if parent is not None else _root_context(),
-            attributes=attributes,
             links=(Link(app_span),) if app_span.is_valid else None,
             start_time=us * 1000,
         )
+        _set_trusted(span, attributes)  # every value is validated text: no second cleaning
         actie = Actie()
         actie.span = span
         actie.attributes = attributes
@@ -559,14 +560,17 @@ class verwerkingsactie:
                 failure = exc = err
         if exc is None:
             span.set_status(_OK)
+            ending: dict[str, str] = {}
         else:
             span.set_status(_ERROR)
-            span.set_attribute(ERROR_TYPE, _error_type(exc))
+            ending = {ERROR_TYPE: _error_type(exc)}
         parts = actie._parts
         if parts:
             if len(parts) > 1:
                 parts = list(dict.fromkeys(parts))
-            span.set_attribute(VERWERKTE_OBJECTEN, objects_json(parts))
+            ending[VERWERKTE_OBJECTEN] = objects_json(parts)
+        if ending:
+            _set_trusted(span, ending)
         span.end()
         if failure is not None:
             raise failure

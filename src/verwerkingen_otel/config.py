@@ -275,10 +275,14 @@ def _check_together(s: Settings) -> None:
         raise s.missing("api_url", "exporters", f"is required by the api exporter ({s.source('exporters')})")
 
 
+_NOT_OURS = (ENV_PREFIX + "TEST_", ENV_PREFIX + "SERVER_")
+"""Prefixes of variables that belong to the test suite and to the log server (server/settings.py)."""
+
+
 def _warn_unknown_env(environ: Mapping[str, str]) -> None:
     known = {s.env for s in _SETTINGS}
     for key in environ:
-        if key.startswith(ENV_PREFIX) and key not in known and not key.startswith(ENV_PREFIX + "TEST_"):
+        if key.startswith(ENV_PREFIX) and key not in known and not key.startswith(_NOT_OURS):
             logger.warning("%s is not a verwerkingen-otel setting and is ignored", key)
 
 

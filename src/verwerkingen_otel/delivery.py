@@ -41,7 +41,7 @@ from .delivery_base import (
     RecordingError,
     RetryableFailure,
 )
-from .model import Verwerkingsactie
+from .model import Verwerkingsactie, new_uuid4
 from .outbox import Outbox, OutboxError, OutboxRow
 
 __all__ = ["MemoryDelivery", "OutboxDelivery", "RetryPolicy", "api_exporter", "memory_delivery",
@@ -230,8 +230,11 @@ class _Worker:
 
     def __init__(self, store: _Store, exporters: Sequence[ActionExporter], *, kind: str,
                  concurrency: int, policy: RetryPolicy, decode: Any,
-                 meter_provider: metrics.MeterProvider | None = None) -> None:
+                 meter_provider: metrics.MeterProvider | None = None, lease_factor: int = 2) -> None:
         self.store = store
+        # Rows leased per sender: a few keep senders busy between the dispatcher's commits;
+        # an in-memory store has no commits to gather, so it leases more per turn.
+        self.lease_factor = max(1, lease_factor)
         self.kind = kind
         self.exporters = {e.name: e for e in exporters}
         self.concurrency = max(1, int(concurrency))
@@ -281,7 +284,8 @@ class _Worker:
         self._wake = threading.Event()
 
     def wake(self) -> None:
-        self._wake.set()
+        if not self._wake.is_set():  # already signalled: spare the condition's lock and notify
+            self._wake.set()
 
     def depths(self) -> dict[str, int]:
         try:
@@ -327,9 +331,9 @@ class _Worker:
 
     def _claims(self) -> list[tuple[str, int]]:
         now = time.time()
-        # Lease up to twice the senders: a few rows wait ready, so senders stay busy while the
-        # dispatcher gathers outcomes into fewer, larger transactions.
-        free = 2 * self.concurrency - sum(self._inflight.values())
+        # Lease up to `lease_factor` rows a sender: a few rows wait ready, so senders stay busy
+        # while the dispatcher gathers outcomes into fewer, larger transactions.
+        free = self.lease_factor * self.concurrency - sum(self._inflight.values())
         if free <= 0:
             return []
         eligible: list[tuple[str, bool]] = []
@@ -350,7 +354,7 @@ class _Worker:
         if self._outcomes:
             return 0.0
         now = time.time()
-        if sum(self._inflight.values()) >= 2 * self.concurrency:
+        if sum(self._inflight.values()) >= self.lease_factor * self.concurrency:
             return 1.0
         wait = 1.0
         for name in self.exporters:
@@ -433,7 +437,7 @@ class _Worker:
             if self._tripped[name] or self._paused_until[name] > time.time():
                 outcome.kind = "returned"
                 self._outcomes.append(outcome)
-                self._wake.set()
+                self.wake()
                 continue
             outcome.started = time.time()
             try:
@@ -454,7 +458,7 @@ class _Worker:
                 outcome.kind, outcome.reason = "retry", f"exporter raised {type(exc).__name__}"
             outcome.ended = time.time()
             self._outcomes.append(outcome)
-            self._wake.set()
+            self.wake()
 
     # flushing and stopping -----------------------------------------------------------------
 
@@ -503,7 +507,7 @@ class _DeliveryBase:
 
     def __init__(self, exporters: Sequence[ActionExporter], store: _Store, *, concurrency: int,
                  policy: RetryPolicy | None, decode: Any,
-                 meter_provider: metrics.MeterProvider | None) -> None:
+                 meter_provider: metrics.MeterProvider | None, lease_factor: int = 2) -> None:
         names = [e.name for e in exporters]
         if len(set(names)) != len(names):
             raise ValueError(f"exporters: each name may occur once, got {names}")
@@ -513,7 +517,7 @@ class _DeliveryBase:
         self._shut = False
         self._worker = _Worker(store, exporters, kind=self.kind, concurrency=concurrency,
                                policy=policy or RetryPolicy(), decode=decode,
-                               meter_provider=meter_provider)
+                               meter_provider=meter_provider, lease_factor=lease_factor)
         ref = weakref.ref(self._worker)
         os.register_at_fork(after_in_child=lambda: _after_fork(ref))
 
@@ -625,7 +629,7 @@ class MemoryDelivery(_DeliveryBase):
             raise ValueError("max_queue must be at least 1")
         self._memory = _MemoryStore([e.name for e in exporters], max_queue)
         super().__init__(exporters, self._memory, concurrency=concurrency, policy=policy,
-                         decode=lambda body: body, meter_provider=meter_provider)
+                         decode=lambda body: body, meter_provider=meter_provider, lease_factor=32)
         self.dropped = 0
         self._dropped_lock = threading.Lock()
         logger.warning(
@@ -644,8 +648,8 @@ class MemoryDelivery(_DeliveryBase):
             raise RecordingError("the verwerkingen memory delivery is shut down")
         if not self._names:
             return
-        record = Record.of(actie)
-        if not self._memory.add(record.id, record.body, self._names):
+        # What Record.of makes, without the record object the queue does not keep.
+        if not self._memory.add(new_uuid4(), actie.to_api(), self._names):
             with self._dropped_lock:
                 self.dropped += 1
                 dropped = self.dropped
@@ -710,8 +714,8 @@ def outbox_delivery(settings: Any, exporters: Sequence[ActionExporter]) -> Outbo
     path = settings.outbox or DEFAULT_OUTBOX
     try:
         return OutboxDelivery(exporters, path, concurrency=settings.concurrency, policy=_policy(settings))
-    except RecordingError as exc:
-        raise settings.error("outbox", str(exc)) from None
+    except RecordingError as exc:  # the message starts "outbox: "; the setting's own name replaces it
+        raise settings.error("outbox", str(exc).removeprefix("outbox: ")) from None
 
 
 def memory_delivery(settings: Any, exporters: Sequence[ActionExporter]) -> MemoryDelivery:

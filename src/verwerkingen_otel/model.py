@@ -315,6 +315,8 @@ class Verwerkingsactie:
         if prepared is not None:
             return prepared  # type: ignore[no-any-return]
         values = self.__dict__  # a frozen dataclass without slots: read fields without getattr
+        if "_build" in values:  # a `prepared` action whose fields were never read
+            self._materialise()
         body: dict[str, Any] = {
             key: (value if type(value) is str else str(value)) if dump is None else dump(value)
             for key, attr, dump in _DUMPS
@@ -336,6 +338,42 @@ class Verwerkingsactie:
         """
         return _fill(cls, values, api_body)
 
+    @classmethod
+    def prepared(cls, api_body: dict[str, Any], build: Callable[[], dict[str, Any]]) -> Verwerkingsactie:
+        """An action whose POST body is known now and whose fields are built on first read.
+
+        For the request path: delivery needs only the body, so the typed fields (objects,
+        datetime, enum) are made only if something reads them. `build()` must return what
+        `from_trusted` takes, describing the same action as `api_body`. Reading any field,
+        comparing, hashing, repr or `replace` builds them; the action is then an ordinary one.
+        """
+        obj = object.__new__(cls)
+        obj.__dict__["_api_body"] = api_body
+        obj.__dict__["_build"] = build
+        return obj
+
+    def _materialise(self) -> None:
+        # The builder goes only after the fields are in: a second thread reading meanwhile
+        # builds the same values again rather than finding neither.
+        build = self.__dict__.get("_build")
+        if build is not None:
+            values = build()
+            assert values.keys() == _FIELD_NAMES[Verwerkingsactie], "prepared() needs every field"
+            self.__dict__.update(values)
+            self.__dict__.pop("_build", None)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle and copy the fields only (a prepared action's builder is a closure)."""
+        self._materialise()
+        return {name: self.__dict__[name] for name in _FIELD_NAMES[Verwerkingsactie]}
+
+    def __getattr__(self, name: str) -> Any:
+        """Reached only for a field of a `prepared` action not yet built (see below)."""
+        if "_build" not in self.__dict__ or name.startswith("__"):
+            raise AttributeError(name)
+        self._materialise()
+        return getattr(self, name)
+
 
 def _fill(cls: type[Any], values: dict[str, Any], api_body: dict[str, Any] | None) -> Any:
     assert values.keys() == _FIELD_NAMES[cls], "from_trusted needs every field"
@@ -352,6 +390,13 @@ def _fill(cls: type[Any], values: dict[str, Any], api_body: dict[str, Any] | Non
 _FIELD_NAMES: dict[type, set[str]] = {
     cls: {f.name for f in dataclasses.fields(cls)} for cls in (VerwerktObject, Verwerkingsactie)
 }
+# Fields with a default are class attributes, which would answer for a `prepared` action's
+# fields before `__getattr__` can build them; every instance holds all its fields in __dict__
+# (the dataclass __init__ keeps the defaults itself), so they are not needed on the class.
+for _name in _FIELD_NAMES[Verwerkingsactie]:
+    if _name in Verwerkingsactie.__dict__:
+        delattr(Verwerkingsactie, _name)
+
 _FILLABLE: dict[type, bool] = {
     cls: not hasattr(cls, "__slots__") and not hasattr(cls, "__post_init__") for cls in _FIELD_NAMES
 }
@@ -525,29 +570,32 @@ def new_uuid4() -> str:
     """A random (version 4) UUID as text, from the OS's secure random source.
 
     os.urandom is a system call, costly in some virtual machines, so random bytes are fetched
-    in blocks of 4 KiB and handed out 16 at a time; a forked child starts on a block of its own.
+    in blocks of 4 KiB and formatted 256 UUIDs at a time; handing one out is a list pop (atomic
+    under the GIL, so no lock on the way). A forked child starts on a block of its own.
     """
-    global _random_block, _random_offset
-    with _random_lock:
-        offset = _random_offset
-        if offset >= _RANDOM_BLOCK:
-            _random_block = os.urandom(_RANDOM_BLOCK)
-            offset = 0
-        _random_offset = offset + 16
-        h = _random_block[offset : offset + 16].hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+    try:
+        return _uuid_pool.pop()
+    except IndexError:
+        with _random_lock:
+            if not _uuid_pool:
+                _uuid_pool.extend(_format_uuids(os.urandom(_RANDOM_BLOCK)))
+        return new_uuid4()
+
+
+def _format_uuids(block: bytes) -> list[str]:
+    texts = [block[i : i + 16].hex() for i in range(0, len(block), 16)]
+    return [f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}" for h in texts]
 
 
 _RANDOM_BLOCK = 4096
-_random_block = b""
-_random_offset = _RANDOM_BLOCK
+_uuid_pool: list[str] = []
 _random_lock = threading.Lock()
 
 
 def _fresh_random_block() -> None:
-    global _random_block, _random_offset, _random_lock
+    global _random_lock
     _random_lock = threading.Lock()
-    _random_block, _random_offset = b"", _RANDOM_BLOCK
+    _uuid_pool.clear()
 
 
 if hasattr(os, "register_at_fork"):  # never hand a child the parent's unused random bytes

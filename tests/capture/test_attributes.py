@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import FrozenInstanceError, replace
 
+import pytest
 from hypothesis import given, settings
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -117,3 +119,71 @@ def test_foreign_spelling_of_tijdstip_and_vertrouwelijkheid_is_normalised() -> N
     body = mapped.to_api()
     assert (body["tijdstip"], body["vertrouwelijkheid"]) == ("2024-05-01T08:00:00.000000+00:00", "vertrouwelijk")
     assert body == mapped.with_values().to_api()
+
+
+@settings(max_examples=150)
+@given(acties())
+def test_the_lazy_mapping_is_the_same_action(original: Verwerkingsactie) -> None:
+    """The request path maps lazily (fields built on first read): nothing may tell it apart."""
+    span = through_a_span(A.verwerkingsactie_attributes(original))
+    body_first = A.span_to_verwerkingsactie(span, lazy=True)
+    fields_first = A.span_to_verwerkingsactie(span, lazy=True)
+    assert body_first is not None and fields_first is not None
+    body = body_first.to_api()
+    assert body == original.to_api()
+    body["verwerkteObjecten"].clear()  # a consumer changing its body cannot change the action
+    body["actieNaam"] = "gewijzigd"
+    assert body_first == original and original == body_first
+    assert hash(body_first) == hash(original)
+    assert repr(body_first) == repr(A.span_to_verwerkingsactie(span))  # the eager mapping's repr
+    assert fields_first.verwerkte_objecten == original.verwerkte_objecten
+    assert fields_first.tijdstip == original.tijdstip and fields_first.tijdstip.utcoffset() == original.tijdstip.utcoffset()
+    assert fields_first.to_api() == original.to_api()
+    assert body_first.to_api() == original.to_api()  # handed out once, then computed
+    assert fields_first.with_values(actie_naam="Ander") == replace(original, actie_naam="Ander")
+
+
+def test_a_lazy_action_reads_like_an_eager_one_and_fails_like_one() -> None:
+    lazy = A.attributes_to_verwerkingsactie(A.verwerkingsactie_attributes(actie()), lazy=True)
+    assert lazy is not None
+    assert lazy.actie_naam == actie().actie_naam and lazy.gebruiker is None
+    with pytest.raises(AttributeError):
+        lazy.geen_veld  # noqa: B018
+    with pytest.raises(FrozenInstanceError):
+        lazy.actie_naam = "x"  # type: ignore[misc]
+    assert Verwerkingsactie(Vertrouwelijkheid.NORMAAL, actie().tijdstip).actie_naam is None  # defaults kept
+
+
+def test_a_lazy_action_pickles_and_copies_as_its_fields() -> None:
+    import copy
+    import pickle
+
+    for lazy in (True, False):
+        mapped = A.attributes_to_verwerkingsactie(A.verwerkingsactie_attributes(actie()), lazy=lazy)
+        assert mapped is not None
+        again = pickle.loads(pickle.dumps(mapped))
+        assert again == actie() and again.to_api() == actie().to_api()
+        assert copy.copy(mapped) == actie() and copy.deepcopy(mapped) == actie()
+        assert mapped.to_api() == actie().to_api()  # its own prepared body is still there for it
+
+
+def test_a_lazy_action_read_from_several_threads_at_once_builds_one_answer() -> None:
+    import threading
+
+    for _ in range(50):
+        lazy = A.attributes_to_verwerkingsactie(A.verwerkingsactie_attributes(actie()), lazy=True)
+        assert lazy is not None
+        seen: list[object] = []
+        start = threading.Barrier(4)
+
+        def read() -> None:
+            start.wait()
+            seen.append(lazy.verwerkte_objecten)  # type: ignore[union-attr]
+
+        threads = [threading.Thread(target=read) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert seen == [actie().verwerkte_objecten] * 4
+        assert lazy == actie()

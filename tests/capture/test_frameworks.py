@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def flask_client() -> Any:
-    sys.path.insert(0, str(ROOT / "examples"))
-    try:
-        from flask_app import create_app
-
-        yield create_app().test_client()
-    finally:
-        sys.path.remove(str(ROOT / "examples"))
+    """The example app (examples/flask/app.py), loaded by its path: it is not a package."""
+    spec = importlib.util.spec_from_file_location("example_flask_app", ROOT / "examples" / "flask" / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.create_app().test_client()
 
 
 def test_example_flask_app(verwerkingen: RecordedVerwerkingen, flask_client: Any) -> None:

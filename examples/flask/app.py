@@ -1,10 +1,12 @@
-"""A small Flask service whose endpoints record verwerkingsacties.
+"""A small Flask service whose endpoints record verwerkingsacties (see README.md beside it).
 
-Run it with the demo (`./scripts/demo`) or on its own:
+    VERWERKINGEN_DELIVERY=sync VERWERKINGEN_EXPORTERS=console \
+    flask --app examples/flask/app.py run --port 5000
 
-    VERWERKINGEN_DELIVERY=sync VERWERKINGEN_EXPORTERS=console flask --app examples.flask_app run
-
-Each call prints the recorded action as one JSON line (the console exporter).
+Each call prints the recorded action as one JSON line (the console exporter). There is no
+verwerkingen configuration in this file: the pipeline is configured from VERWERKINGEN_* on the
+first action. `Verwerkingen(app)` makes the caller (the six VNG headers) and the user known to
+every action recorded while a request is handled.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Flask, abort, jsonify, request
+from flask import Flask, Request, abort, jsonify, request
 
 import verwerkingen_otel as vo
+from verwerkingen_otel.flask import Verwerkingen
 
 ACTIVITEIT_RAADPLEGEN = "5f0bef4c-f66f-4311-84a5-19e8bf359eaf"
 ACTIVITEIT_ZOEKEN = "0c4f0c3b-7f2e-4a55-9a41-6a3d3e2b8f01"
@@ -28,8 +31,18 @@ PERSONEN: dict[str, dict[str, str]] = {
 }
 
 
+def gebruiker(request: Request) -> str | None:
+    """The user on whose behalf the request runs; a real app asks its login system."""
+    return request.headers.get("X-Gebruiker")
+
+
 def create_app() -> Flask:
     app = Flask(__name__)
+    Verwerkingen(app, exclude=["/health"], gebruiker=gebruiker)
+
+    @app.get("/health")
+    def health() -> Any:
+        return {"status": "ok"}
 
     @app.get("/personen/<bsn>")
     @vo.verwerkingsactie(

@@ -1,0 +1,299 @@
+"""The documentation cannot drift from the code: settings, env vars, the contract, the snippets."""
+
+from __future__ import annotations
+
+import os
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from verwerkingen_otel.config import _SETTINGS, Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+CONFIGURATION = (DOCS / "configuration.md").read_text(encoding="utf-8")
+ARCHITECTURE_CANDIDATES = [
+    Path(os.environ.get("VERWERKINGEN_TEST_ARCHITECTURE", "/nonexistent")),
+    ROOT / "ARCHITECTURE.md",
+    ROOT.parent / "shared" / "design" / "ARCHITECTURE.md",
+    Path("/work/shared/design/ARCHITECTURE.md"),
+]
+
+
+def test_every_setting_and_env_var_is_in_the_configuration_reference() -> None:
+    missing = [s.name for s in _SETTINGS if f"`{s.name}`" not in CONFIGURATION]
+    missing += [s.env for s in _SETTINGS if f"`{s.env}`" not in CONFIGURATION]
+    missing += [f.removeprefix("_") for f in Settings.__dataclass_fields__
+                if f != "sources" and f"`{f}`" not in CONFIGURATION]
+    assert missing == []
+
+
+def test_every_documented_setting_exists() -> None:
+    """The reference's setting rows name real settings only (no stale entries)."""
+    rows = re.findall(r"^\| `([a-z_]+)` \| `(VERWERKINGEN_[A-Z_]+)` \|", CONFIGURATION, re.MULTILINE)
+    assert len(rows) == len(_SETTINGS)
+    assert {(s.name, s.env) for s in _SETTINGS} == set(rows)
+
+
+def test_every_env_var_the_code_reads_is_documented() -> None:
+    """Every VERWERKINGEN_* / OTEL_PYTHON_VERWERKINGEN_* literal in src/ is in the reference."""
+    names: set[str] = set()
+    for path in (ROOT / "src").rglob("*.py"):
+        names |= set(re.findall(r"\b((?:OTEL_PYTHON_)?VERWERKINGEN_[A-Z][A-Z_]*[A-Z])\b", path.read_text()))
+    assert names, "the scan found nothing: the pattern is wrong"
+    assert sorted(n for n in names if f"`{n}`" not in CONFIGURATION) == []
+
+
+def test_defaults_in_the_reference_are_the_code_defaults() -> None:
+    rows = {m[0]: m[2] for m in re.findall(r"^\| `([a-z_]+)` \| `(VERWERKINGEN_[A-Z_]+)` \| ([^|]*) \|",
+                                             CONFIGURATION, re.MULTILINE)}
+    for setting in _SETTINGS:
+        if setting.default is None or isinstance(setting.default, bool):
+            continue
+        shown = f"{setting.default:g}" if isinstance(setting.default, float) else str(setting.default)
+        assert f"`{shown}`" in rows[setting.name], setting.name
+    assert "`false`" in rows["strict"]
+    from verwerkingen_otel.delivery import DEFAULT_OUTBOX
+
+    assert f"`{DEFAULT_OUTBOX}`" in rows["outbox"]
+
+
+def architecture() -> str:
+    for path in ARCHITECTURE_CANDIDATES:
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    pytest.skip("ARCHITECTURE.md is not in this checkout (set VERWERKINGEN_TEST_ARCHITECTURE to its path)")
+
+
+def test_every_env_var_in_the_architecture_table_is_implemented_with_that_name() -> None:
+    text = architecture()
+    table = text.split("| setting | env var | meaning |", 1)[1].split("\n\n", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("|---")]
+    assert len(rows) >= 9
+    by_env = {s.env: s.name for s in _SETTINGS}
+    seen = 0
+    for row in rows:
+        setting_cell, env_cell = (cell.strip() for cell in row.strip("|").split("|")[:2])
+        settings = [s.strip() for s in setting_cell.split(",")]
+        envs = [e.replace("…_", "VERWERKINGEN_") for e in re.findall(r"`([^`]+)`", env_cell)]
+        assert len(settings) == len(envs), row
+        for name, env in zip(settings, envs):
+            assert by_env.get(env) == name, f"{env} ({name}) in ARCHITECTURE.md is not implemented by that name"
+            seen += 1
+    assert seen == 12
+
+
+def test_the_values_in_the_architecture_table_are_accepted() -> None:
+    from verwerkingen_otel.config import load_settings
+    from verwerkingen_otel.pipeline import _DELIVERIES, _EXPORTERS
+
+    text = architecture()
+    delivery_row = next(line for line in text.splitlines() if line.startswith("| delivery |"))
+    exporters_row = next(line for line in text.splitlines() if line.startswith("| exporters |"))
+    deliveries = re.findall(r"`([a-z]+)`", delivery_row.split("|")[3])
+    exporters = re.findall(r"`([a-z]+)`", exporters_row.split("|")[3])
+    assert deliveries == ["outbox", "sync", "memory"] and exporters == ["api", "console", "none"]
+    assert set(deliveries) <= set(_DELIVERIES)
+    assert set(exporters) - {"none"} <= set(_EXPORTERS)
+    assert load_settings({"exporters": "none"}, environ={}).exporters == ()
+
+
+# --- the Python blocks of the docs run, against the real API ---------------------------------
+
+RUNNABLE = ["quickstart-developer.md", "quickstart-ops.md", "quickstart-no-code.md", "attributes.md"]
+FENCE = re.compile(r"(?:<!-- (?P<marker>[^>]*) -->\n)?```(?P<lang>[a-z]*)\n(?P<code>.*?)```", re.DOTALL)
+
+
+def python_blocks(doc: str) -> tuple[str, dict[str, str]]:
+    """(the script: every python block in order, {file name: code} for blocks marked `<!-- file: x -->`).
+
+    `<!-- no-run -->` before a python block leaves it out.
+    """
+    script, files = [], {}
+    for match in FENCE.finditer((DOCS / doc).read_text(encoding="utf-8")):
+        marker = (match["marker"] or "").strip()
+        if marker == "no-run":
+            continue
+        if marker.startswith("file:"):
+            files[marker.removeprefix("file:").strip()] = match["code"]
+        elif match["lang"] == "python":
+            script.append(match["code"])
+    return "\n".join(script), files
+
+
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VERWERKINGEN_", "OTEL_"))}
+    env["PYTHONPATH"] = str(tmp_path)
+    return env
+
+
+@pytest.mark.parametrize("doc", RUNNABLE)
+def test_the_python_blocks_of_the_doc_run(doc: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script, files = python_blocks(doc)
+    assert script.strip() or files, f"{doc} has no runnable python block"
+    for name, code in files.items():
+        (tmp_path / name).write_text(code, encoding="utf-8")
+    (tmp_path / "_doc_script.py").write_text(script, encoding="utf-8")
+    done = subprocess.run([sys.executable, "_doc_script.py"], cwd=tmp_path, env=clean_env(tmp_path),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for expected in EXPECTED_OUTPUT.get(doc, []):
+        assert expected in done.stdout, (expected, done.stdout)
+    tests = [name for name in files if name.startswith("test_")]
+    if tests:
+        run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests], cwd=tmp_path,
+                             env=clean_env(tmp_path), capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert f"{EXPECTED_TESTS[doc]} passed" in run.stdout, run.stdout
+
+
+EXPECTED_OUTPUT = {
+    "quickstart-developer.md": [
+        '"actieNaam":"Raadplegen persoon"',
+        '"objectId":"999995017","betrokkenheid":"Getoond in zoekresultaat"',
+        '"actieNaam":"Controleren getuigen"',
+        '"afnemerId":"00000001234567890000"',
+        '"gebruiker":"medewerker-42"',
+    ],
+}
+EXPECTED_OUTPUT["quickstart-no-code.md"] = ["[('Raadplegen persoon', ['999993653']), ('Zoeken persoon', ['999995017', '999990019'])]"]
+EXPECTED_OUTPUT["quickstart-ops.md"] = [
+    "VERWERKINGEN_UITVOERDER: must be an OIN of exactly 20 digits",
+    "['verwerkingen.delivery.delivered', 'verwerkingen.delivery.latency', 'verwerkingen.outbox.depth']"]
+EXPECTED_TESTS = {"quickstart-developer.md": 2}
+
+
+# --- every `verwerkingen-otel …` command line in the docs names real subcommands and options ----
+
+def documented_commands() -> list[tuple[str, str]]:
+    found = []
+    for path in [*DOCS.glob("*.md"), ROOT / "README.md", *(ROOT / "examples").glob("*/README.md")]:
+        for block in re.findall(r"```[a-z]*\n(.*?)```", path.read_text(encoding="utf-8"), re.DOTALL):
+            for line in block.replace("\\\n", " ").splitlines():
+                line = line.split("  #", 1)[0].strip()
+                if line.startswith("verwerkingen-otel ") and not line.split()[1].endswith(":"):  # not output
+                    found.append((path.relative_to(ROOT).as_posix(), line))
+    return found
+
+
+COMMANDS = documented_commands()
+
+
+def test_the_docs_show_commands() -> None:
+    assert len(COMMANDS) >= 15
+
+
+@pytest.mark.parametrize(("where", "line"), COMMANDS, ids=[f"{w}:{l[18:50]}" for w, l in COMMANDS])
+def test_documented_command_exists(where: str, line: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from verwerkingen_otel.cli import main
+
+    words = line.split()[1:]
+    path = []
+    for word in words:
+        if not re.fullmatch(r"[a-z][a-z-]*", word):
+            break
+        path.append(word)
+    with pytest.raises(SystemExit) as exit_info:
+        main([*path, "--help"])
+    assert exit_info.value.code == 0, f"{where}: {line}"
+    help_text = capsys.readouterr().out
+    for option in (re.match(r"--[a-z-]+", w)[0] for w in words if w.startswith("--")):
+        assert option in help_text, f"{where}: {option} is not an option of `verwerkingen-otel {' '.join(path)}`"
+
+
+def test_every_attribute_and_api_field_is_in_the_attribute_convention() -> None:
+    from verwerkingen_otel import attributes
+    from verwerkingen_otel.model import API_KEYS
+
+    text = (DOCS / "attributes.md").read_text(encoding="utf-8")
+    names = [v for k, v in vars(attributes).items() if k.isupper() and isinstance(v, str) and k != "PREFIX"]
+    assert len(names) == 20
+    assert [n for n in names if f"| `{n}` |" not in text] == []
+    assert [k for k in API_KEYS.values() if f"| `{k}` |" not in text and f"`{k}`" not in text] == []
+    rows = dict(re.findall(r"^\| `(verwerkingen\.[a-z_]+)` \| `([A-Za-z]+)` \|", text, re.MULTILINE))
+    assert rows == {attributes.PREFIX + field: api for field, api in API_KEYS.items()}
+
+
+def test_the_index_maps_every_doc_and_every_example() -> None:
+    index = (DOCS / "index.md").read_text(encoding="utf-8")
+    docs = sorted(p.name for p in DOCS.glob("*.md") if p.name != "index.md")
+    assert [d for d in docs if f"]({d})" not in index] == []
+    examples = sorted(p.name for p in (ROOT / "examples").iterdir() if (p / "README.md").is_file())
+    assert len(examples) >= 7
+    assert [e for e in examples if f"](../examples/{e}/)" not in index] == []
+
+
+PENDING = {"../examples/chain/"} if not (ROOT / "examples" / "chain").exists() else set()
+"""Links to what the `demo` branch adds (the consumer -> provider chain), until it is merged."""
+
+
+def test_relative_links_in_the_docs_resolve() -> None:
+    broken = []
+    for path in [*DOCS.glob("*.md"), *(ROOT / "examples").glob("*/README.md")]:
+        for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", path.read_text(encoding="utf-8")):
+            if target in PENDING:
+                continue
+            if "://" not in target and not (path.parent / target).exists():
+                broken.append(f"{path.relative_to(ROOT)} -> {target}")
+    assert broken == []
+
+
+# --- every python sample in every doc parses and names the real API ----------------------------
+
+def all_python_samples() -> list[tuple[str, str]]:
+    samples = []
+    for path in sorted([*DOCS.glob("*.md"), ROOT / "README.md", *(ROOT / "examples").glob("*/README.md")]):
+        if path.is_file():
+            for match in FENCE.finditer(path.read_text(encoding="utf-8")):
+                if match["lang"] == "python":
+                    samples.append((path.relative_to(ROOT).as_posix(), match["code"]))
+    return samples
+
+
+SAMPLES = all_python_samples()
+
+
+@pytest.mark.parametrize(("where", "code"), SAMPLES, ids=[f"{w}#{i}" for i, (w, _) in enumerate(SAMPLES)])
+def test_python_sample_uses_real_names(where: str, code: str) -> None:
+    import ast
+    import importlib
+
+    import verwerkingen_otel as vo
+
+    tree = ast.parse(textwrap.dedent(code))  # a sample that is not Python is a broken sample
+    aliases = {"vo": vo}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("verwerkingen_otel"):
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                assert hasattr(module, alias.name) or importlib.util.find_spec(f"{node.module}.{alias.name}"), (
+                    f"{where}: from {node.module} import {alias.name}")
+                value = getattr(module, alias.name, None)
+                if value is not None and isinstance(value, type(vo)):
+                    aliases[alias.asname or alias.name] = value
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("verwerkingen_otel"):
+                    importlib.import_module(alias.name)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
+            module = aliases[node.value.id]
+            assert hasattr(module, node.attr), f"{where}: {node.value.id}.{node.attr} does not exist"
+
+
+def test_every_env_var_the_docs_name_exists() -> None:
+    """No stale or misspelt variable in the docs, the example READMEs or the .env example."""
+    pattern = re.compile(r"\b((?:OTEL_PYTHON_)?VERWERKINGEN_[A-Z][A-Z_]*[A-Z])\b")
+    in_code: set[str] = {s.env for s in _SETTINGS}  # built from the setting names, not literals
+    for path in [*(ROOT / "src").rglob("*.py"), *(ROOT / "scripts").glob("*"), *(ROOT / "tests").rglob("*.py")]:
+        if path.is_file():
+            in_code |= set(pattern.findall(path.read_text(encoding="utf-8", errors="replace")))
+    documented = [*DOCS.glob("*.md"), *(ROOT / "examples").rglob("README.md"), *(ROOT / "examples").rglob("*.env")]
+    unknown = sorted({f"{p.relative_to(ROOT)}: {name}" for p in documented
+                      for name in pattern.findall(p.read_text(encoding="utf-8")) if name not in in_code})
+    assert unknown == []
