@@ -22,6 +22,7 @@ from .model import (
     VerwerktObject,
     VerwerktSoortGegeven,
     Verwerkingsactie,
+    check_datetime,
     format_tijdstip,
 )
 
@@ -150,7 +151,7 @@ def attributes_to_verwerkingsactie(attributes: Mapping[str, Any], *, lazy: bool 
     body["vertrouwelijkheid"] = enum.value
     text = body["tijdstip"]
     if len(text) != 32 or text[10] != "T":  # not already in the form to_api writes
-        body["tijdstip"] = format_tijdstip(dt.datetime.fromisoformat(text))
+        body["tijdstip"] = format_tijdstip(_tijdstip(text))
     if lazy:
         frozen = dict(attributes)  # the builder reads this copy, not something changed later
         build = lambda: _values(frozen, enum, _load_json(raw_objects))  # noqa: E731
@@ -164,12 +165,18 @@ def attributes_to_verwerkingsactie(attributes: Mapping[str, Any], *, lazy: bool 
     return actie
 
 
+def _tijdstip(text: str) -> dt.datetime:
+    """Our own form (32 characters) reads fast; any other spelling (`Z`, short fractions — which
+    Python 3.10's fromisoformat refuses) through the model's own check."""
+    return dt.datetime.fromisoformat(text) if len(text) == 32 else check_datetime(text)
+
+
 def _values(attributes: Mapping[str, Any], enum: Vertrouwelijkheid, objects: list[dict[str, Any]]) -> dict[str, Any]:
     """Every Verwerkingsactie field from the attributes (objects already parsed from their JSON)."""
     get = attributes.get
     values = {field_name: get(key) for field_name, key in SCALAR_ATTRIBUTES}
     values["vertrouwelijkheid"] = enum
-    values["tijdstip"] = dt.datetime.fromisoformat(attributes[TIJDSTIP])
+    values["tijdstip"] = _tijdstip(attributes[TIJDSTIP])
     values["verwerkte_objecten"] = tuple([_object(o) for o in objects])
     return values
 

@@ -547,7 +547,7 @@ def _settings(base_url: str, client_id: str | None, secret: str | None, token: s
               timeout: float, connect_timeout: float | None, verify: bool | str | ssl.SSLContext,
               cert: str | tuple[str, str] | None, headers: Mapping[str, str] | None) -> _Settings:
     if not base_url or "://" not in base_url:
-        raise ValueError("api_url must be an absolute URL such as http://127.0.0.1:8000/api/v1")
+        raise ValueError("base_url must be an absolute URL such as http://127.0.0.1:8000/api/v1")
     return _Settings(
         base_url=base_url,
         auth=make_auth(client_id, secret, token),

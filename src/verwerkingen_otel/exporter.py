@@ -9,7 +9,9 @@ attributes become POST bodies and go through a delivery (the durable outbox by d
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from typing import Sequence
 
 from opentelemetry.sdk.trace import ReadableSpan
@@ -26,6 +28,18 @@ from .delivery_base import (
 )
 
 __all__ = ["ApiExporter", "VerwerkingenlogExporter"]
+
+_DIGITS = re.compile(r"[0-9]{5,}")
+
+
+def _safe_title(title: object) -> str:
+    """The log's problem title for our messages, which reach ordinary logs: another server may
+    quote the record in it, so long digit runs (a BSN) are masked and the length is capped.
+    The full problem JSON is kept with the dead letter in the owner-only outbox."""
+    text = " ".join(str(title or "").split())[:120]
+    return _DIGITS.sub("…", text)
+
+logger = logging.getLogger("verwerkingen_otel.exporter")
 
 _RETRYABLE = {408, 425, 429}
 
@@ -70,7 +84,7 @@ class ApiExporter:
         if not isinstance(problem, dict):
             problem = {"status": status, "title": response.reason_phrase or f"HTTP {status}"}
         problem.setdefault("status", status)
-        title = str(problem.get("title") or response.reason_phrase or "")
+        title = _safe_title(problem.get("title") or response.reason_phrase)
         if status in _RETRYABLE or status >= 500:
             raise RetryableFailure(f"HTTP {status} {title}".strip(),
                                    retry_after=parse_retry_after(response.headers.get("Retry-After")))
@@ -100,22 +114,20 @@ class VerwerkingenlogExporter(SpanExporter):
                  timeout: float = 10.0, verify: bool | str = True,
                  cert: str | tuple[str, str] | None = None) -> None:
         if delivery is None:
+            # the same settings, env vars and checks as configure(): errors name the setting
+            from .config import ConfigurationError, load_settings
             from .delivery import OutboxDelivery
 
-            api_url = api_url or os.environ.get("VERWERKINGEN_API_URL")
-            if not api_url:
-                raise ValueError("api_url (or VERWERKINGEN_API_URL) is required")
-            outbox = outbox or os.environ.get("VERWERKINGEN_OUTBOX")
-            if not outbox:
-                raise ValueError("outbox (or VERWERKINGEN_OUTBOX) is required: the path of the outbox file")
-            exporter = ApiExporter(
-                api_url,
-                client_id=client_id or os.environ.get("VERWERKINGEN_CLIENT_ID"),
-                secret=secret or os.environ.get("VERWERKINGEN_SECRET"),
-                token=token or os.environ.get("VERWERKINGEN_TOKEN"),
-                timeout=timeout, verify=verify, cert=cert,
-            )
-            delivery = OutboxDelivery([exporter], outbox)
+            settings = load_settings({"api_url": api_url, "client_id": client_id, "secret": secret,
+                                      "token": token, "outbox": outbox, "timeout": timeout})
+            if settings.api_url is None:
+                raise ConfigurationError("api_url", "is required (argument or VERWERKINGEN_API_URL)")
+            if settings.outbox is None:
+                raise ConfigurationError("outbox", "is required (argument or VERWERKINGEN_OUTBOX): "
+                                                   "the path of the outbox file")
+            exporter = ApiExporter(settings.api_url, client_id=settings.client_id, secret=settings.secret,
+                                   token=settings.token, timeout=settings.timeout, verify=verify, cert=cert)
+            delivery = OutboxDelivery([exporter], settings.outbox)
         self.delivery = delivery
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -125,7 +137,10 @@ class VerwerkingenlogExporter(SpanExporter):
         for span in spans:
             try:
                 actie = span_to_verwerkingsactie(span)
-            except Exception:  # a span we cannot read is not ours to fail the batch for
+            except Exception as exc:  # a verwerkingen span we cannot read: said loudly, never dropped silently
+                logger.error("verwerkingen span %r not recorded: its attributes do not form a valid "
+                             "verwerkingsactie (%s)", span.name, type(exc).__name__)
+                result = SpanExportResult.FAILURE
                 continue
             if actie is None:
                 continue

@@ -100,15 +100,8 @@ class VerwerkingenInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _rules(given: Rules | str | None) -> Rules | None:
         from .pipeline import current_pipeline, get_pipeline
 
-        pipeline = current_pipeline() or get_pipeline()
-        if given is not None:
-            return load_path(given)
-        if pipeline.settings.rules:
-            try:
-                return load_path(pipeline.settings.rules)
-            except RulesError as exc:
-                raise RulesError(f"{pipeline.settings.source('rules')}: {exc}") from None
-        return None
+        current_pipeline() or get_pipeline()  # instrument() configures one from the environment if none exists
+        return load_path(given)  # None: the pipeline's `rules` setting
 
     def _patch(self, owner: Any, name: str, wrapper: Any) -> None:
         if not isinstance(owner.__dict__.get(name), wrapt.FunctionWrapper):

@@ -12,7 +12,7 @@ import os
 import re
 import threading
 import dataclasses
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Callable, Iterable, NamedTuple
 
@@ -171,6 +171,28 @@ def check_uri(value: object, max_length: int = URI_MAX) -> str:
     return text
 
 
+_LOOSE_DATETIME = re.compile(
+    r"^(\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2})[.,](\d+)([+-]\d{2}):?(\d{2})$|"
+    r"^(\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(?::\d{2})?)([+-]\d{2})(\d{2})$"
+)
+
+
+def _fromisoformat(text: str) -> dt.datetime:
+    """`datetime.fromisoformat`, also on Python 3.10 for the RFC 3339 forms it rejects there:
+    a fraction of other than 3 or 6 digits (or after a comma) and an offset without a colon.
+    Python 3.11 accepts these itself; the result is the same on both."""
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        match = _LOOSE_DATETIME.match(text)
+        if match is None:
+            raise
+        whole, fraction, hours, minutes, short, short_hours, short_minutes = match.groups()
+        if whole is not None:
+            return dt.datetime.fromisoformat(f"{whole}.{fraction[:6].ljust(6, '0')}{hours}:{minutes}")
+        return dt.datetime.fromisoformat(f"{short}{short_hours}:{short_minutes}")
+
+
 def check_datetime(value: object) -> dt.datetime:
     """An ISO 8601 date-time that carries an offset (`Z` or `+01:00`); returned aware."""
     if isinstance(value, dt.datetime):
@@ -180,7 +202,7 @@ def check_datetime(value: object) -> dt.datetime:
         if len(text) < 16 or "T" not in text.upper():
             raise InvalidValue("invalid_datetime", "must be an ISO 8601 date-time with offset")
         try:
-            moment = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text[-1] in "zZ" else text)
+            moment = _fromisoformat(text[:-1] + "+00:00" if text[-1] in "zZ" else text)
         except ValueError:
             raise InvalidValue("invalid_datetime", "must be an ISO 8601 date-time with offset") from None
     if moment.tzinfo is None or moment.utcoffset() is None:
@@ -238,7 +260,7 @@ class VerwerktObject:
 
     objecttype: str
     soort_object_id: str
-    object_id: str
+    object_id: str = field(repr=False)  # a BSN: kept out of reprs (tracebacks, debuggers, logs)
     betrokkenheid: str | None = None
     verwerkte_soorten_gegevens: tuple[VerwerktSoortGegeven, ...] = ()
     verwerkt_object_id: str | None = None  # set by the log; used by the server to match on PUT
@@ -280,9 +302,9 @@ class Verwerkingsactie:
     uitvoerder: str | None = None
     systeem: str | None = None
     gegevensbron: str | None = None
-    gebruiker: str | None = None
+    gebruiker: str | None = field(default=None, repr=False)  # may identify a person
     soort_afnemer_id: str | None = None
-    afnemer_id: str | None = None
+    afnemer_id: str | None = field(default=None, repr=False)  # a BSN when soortAfnemerId is BSN
     verwerkingsactiviteit_id_afnemer: str | None = None
     verwerkingsactiviteit_url_afnemer: str | None = None
     verwerking_id_afnemer: str | None = None

@@ -206,7 +206,7 @@ def load_rules(path: str | os.PathLike[str]) -> Rules:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
-        raise RulesError(f"{ENV_VAR} file {where}: not found") from None
+        raise RulesError(f"rules file {where}: not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise RulesError(f"rules file {where}: not valid TOML ({exc})") from None
     return parse_rules(data, where)
@@ -215,7 +215,12 @@ def load_rules(path: str | os.PathLike[str]) -> Rules:
 def rules_from_env(environ: Mapping[str, str] | None = None) -> Rules | None:
     """The rules file named by VERWERKINGEN_RULES, checked; None when it is not set."""
     value = (environ if environ is not None else os.environ).get(ENV_VAR, "").strip()
-    return load_rules(value) if value else None
+    if not value:
+        return None
+    try:
+        return load_rules(value)
+    except RulesError as exc:
+        raise RulesError(f"{ENV_VAR}: {exc}") from None
 
 
 def parse_rules(data: Mapping[str, Any], where: str = "<rules>") -> Rules:
@@ -453,12 +458,24 @@ def parse_json(body: bytes) -> Any:
 
 
 def load_path(value: str | os.PathLike[str] | Rules | None) -> Rules | None:
-    """Accept a Rules object, a path, or None (then VERWERKINGEN_RULES)."""
+    """Accept a Rules object, a path, or None: then the `rules` setting of the current pipeline
+    (`configure(rules=...)` or VERWERKINGEN_RULES), or VERWERKINGEN_RULES before any configure().
+    An error names the setting the way the caller gave it."""
     if isinstance(value, Rules):
         return value
     if value is not None:
         return load_rules(Path(value))
-    return rules_from_env()
+    from .pipeline import current_pipeline
+
+    pipeline = current_pipeline()
+    if pipeline is None:
+        return rules_from_env()
+    if not pipeline.settings.rules:
+        return None
+    try:
+        return load_rules(pipeline.settings.rules)
+    except RulesError as exc:
+        raise RulesError(f"{pipeline.settings.source('rules')}: {exc}") from None
 
 
 # --- command line: `verwerkingen-otel check-rules FILE` ----------------------------------------

@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import verwerkingen_otel as vo
+from tests.support.otel_globals import global_tracer_provider
 from verwerkingen_otel.testing import RecordedVerwerkingen
 
 from .values import BSN_A
@@ -21,16 +22,13 @@ from .values import BSN_A
 
 @pytest.fixture
 def app_spans() -> Iterator[InMemorySpanExporter]:
-    """The application's own global tracing, recording into memory."""
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
+    """The application's own global tracing, recording into memory; put back afterwards."""
+    provider = TracerProvider()
     exporter = InMemorySpanExporter()
-    processor = SimpleSpanProcessor(exporter)
-    provider.add_span_processor(processor)
-    yield exporter
-    processor.shutdown()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with global_tracer_provider(provider):
+        yield exporter
+    provider.shutdown()
 
 
 def test_application_tracing_never_sees_verwerkingen_spans(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import random
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -11,6 +10,7 @@ from typing import Iterator
 import pytest
 
 from tests.delivery.faultproxy import FaultProxy
+from tests.support.bsn import random_bsn
 from tests.support.logserver import LogServer, write_clients_file
 from verwerkingen_otel.client import VerwerkingenlogClient
 from verwerkingen_otel.delivery import RetryPolicy
@@ -20,16 +20,6 @@ ALL_SCOPES = [f"{a}:{lvl}" for a in ("create", "read", "update", "delete") for l
 SECRET = "delivery-tests-secret-0123456789abcdef0123456789"
 WEAK_SECRET = "delivery-tests-weak-secret-0123456789abcdef01234"
 FAST = RetryPolicy(backoff_base=0.05, backoff_max=0.4, retry_after_cap=2.0)
-
-
-def random_bsn(rng: random.Random = random.Random()) -> str:
-    """A random BSN that passes the 11-test."""
-    while True:
-        digits = [rng.randint(0, 9) for _ in range(8)]
-        digits[0] = rng.randint(1, 9)
-        check = sum(d * w for d, w in zip(digits, range(9, 1, -1))) % 11
-        if check < 10:
-            return "".join(map(str, digits)) + str(check)
 
 
 def make_actie(activiteit: str, *, bsn: str = "999993653", n: int = 0,

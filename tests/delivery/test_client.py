@@ -252,8 +252,10 @@ def test_half_credentials_fail_naming_the_setting() -> None:
         VerwerkingenlogClient("http://127.0.0.1:1/api/v1", client_id="app")
     with pytest.raises(ValueError, match="client_id"):
         VerwerkingenlogClient("http://127.0.0.1:1/api/v1", secret="s")
-    with pytest.raises(ValueError, match="api_url"):
+    with pytest.raises(ValueError, match="^base_url must be an absolute URL"):  # the parameter's own name
         VerwerkingenlogClient("127.0.0.1:1/api/v1", token="t")
+    with pytest.raises(ValueError, match="^base_url must be an absolute URL"):
+        AsyncVerwerkingenlogClient(base_url="", token="t")
 
 
 def test_requests_are_marked_untraced_and_suppress_instrumentation(shared_server: LogServer) -> None:

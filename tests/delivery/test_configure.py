@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 
 import verwerkingen_otel as vo
 from tests.delivery.conftest import SECRET, actie_namen, make_actie
@@ -181,6 +181,51 @@ def test_verwerkingenlog_exporter_reads_the_environment(logserver: LogServer, tm
     exporter = VerwerkingenlogExporter()
     assert os.path.exists(tmp_path / "env.db")
     exporter.shutdown()
+
+
+def test_verwerkingenlog_exporter_reports_an_unreadable_verwerkingen_span(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A span with verwerkingen attributes that form no valid action fails the export, loudly."""
+    from verwerkingen_otel.attributes import VERTROUWELIJKHEID
+
+    delivery = MemoryDelivery([], max_queue=10)
+    exporter = VerwerkingenlogExporter(delivery=delivery)
+    provider = TracerProvider()
+    tracer = provider.get_tracer("test")
+    attributes = {**verwerkingsactie_attributes(make_actie(str(uuid.uuid4()))), VERTROUWELIJKHEID: "geheim"}
+    span = tracer.start_span("raadplegen", attributes=attributes)
+    span.end()
+    caplog.set_level(logging.ERROR, logger="verwerkingen_otel.exporter")
+    assert exporter.export([span]) is SpanExportResult.FAILURE
+    assert [r.getMessage() for r in caplog.records if r.name == "verwerkingen_otel.exporter"] == [
+        "verwerkingen span 'raadplegen' not recorded: its attributes do not form a valid verwerkingsactie "
+        "(InvalidValue)"]
+    exporter.shutdown()
+    provider.shutdown()
+
+
+def test_verwerkingenlog_exporter_checks_settings_like_configure(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Malformed values fail at construction, named as the caller wrote them (argument or env)."""
+    from verwerkingen_otel.config import ConfigurationError
+
+    for key in ("VERWERKINGEN_API_URL", "VERWERKINGEN_CLIENT_ID", "VERWERKINGEN_SECRET", "VERWERKINGEN_OUTBOX"):
+        monkeypatch.delenv(key, raising=False)
+    with pytest.raises(ConfigurationError) as err:
+        VerwerkingenlogExporter("not a url", outbox=tmp_path / "o.db")
+    assert err.value.setting == "api_url"
+    monkeypatch.setenv("VERWERKINGEN_API_URL", "ftp://log")
+    with pytest.raises(ConfigurationError) as err:
+        VerwerkingenlogExporter(outbox=tmp_path / "o.db")
+    assert err.value.setting == "VERWERKINGEN_API_URL"
+    monkeypatch.setenv("VERWERKINGEN_API_URL", "http://127.0.0.1:9/api/v1")
+    with pytest.raises(ConfigurationError) as err:
+        VerwerkingenlogExporter(client_id="app", outbox=tmp_path / "o.db")
+    assert err.value.setting == "secret"
+    with pytest.raises(ConfigurationError) as err:
+        VerwerkingenlogExporter()
+    assert err.value.setting == "outbox"
+    assert not (tmp_path / "o.db").exists()
 
 
 @pytest.mark.parametrize("delivery", ["sync", "outbox"])

@@ -9,13 +9,13 @@ it); without it those tests skip locally and FAIL when CI is set.
 from __future__ import annotations
 
 import os
-import random
 import uuid
 from typing import Any, Iterator
 
 import httpx
 import pytest
 
+from tests.support.bsn import random_bsn
 from tests.support.logserver import LogServer, mint_token, write_clients_file
 from tests.support.openapi import ResponseValidator
 from verwerkingen_otel.server.settings import database_url as to_sqlalchemy_url
@@ -39,19 +39,6 @@ TABLES = ("vl_actie_versies", "vl_verwerkte_objecten", "vl_idempotentie", "vl_sc
 
 def secret_of(client_id: str) -> str:
     return f"secret-{client_id}-0123456789abcdef0123456789abcdef"
-
-
-_RNG = random.Random()
-
-
-def random_bsn(rng: random.Random = _RNG) -> str:
-    """A random BSN that passes the 11-test."""
-    while True:
-        digits = [rng.randint(0, 9) for _ in range(8)]
-        digits[0] = rng.randint(1, 9)
-        check = sum(d * w for d, w in zip(digits, range(9, 1, -1))) % 11
-        if check < 10:
-            return "".join(map(str, digits)) + str(check)
 
 
 def actie_body(bsn: str | None = None, **overrides: Any) -> dict[str, Any]:

@@ -64,6 +64,23 @@ def test_bad_database_fails_fast(tmp_path, url, message):
     assert SECRET not in r.stderr
 
 
+def test_bad_host_or_busy_port_fails_fast_naming_the_option(tmp_path):
+    import socket
+
+    clients = write_clients_file(tmp_path / "c.toml", {"a": (SECRET, ["read:normal"])})
+    r = run_cli("serve", "--database", str(tmp_path / "x.db"), "--clients", str(clients),
+                "--host", "no-such-host.invalid", "--port", "8000")
+    assert (r.returncode, r.stderr.strip()) == (
+        2, "verwerkingen-otel serve: --host: cannot resolve 'no-such-host.invalid' to an address to listen on")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = run_cli("serve", "--database", str(tmp_path / "x.db"), "--clients", str(clients), "--port", str(port))
+    assert r.returncode == 2
+    assert r.stderr.startswith(f"verwerkingen-otel serve: --port: cannot listen on 127.0.0.1:{port} (")
+
+
 def test_missing_clients_without_dev_fails(tmp_path):
     r = run_cli("serve", "--database", str(tmp_path / "x.db"))
     assert r.returncode == 2 and "--clients" in r.stderr

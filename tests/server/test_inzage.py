@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
+
 from tests.server.conftest import actie_body, person_params, random_bsn
 
 WINDOW = {"beginDatum": "2024-01-01", "eindDatum": "2025-01-01"}
@@ -138,9 +140,27 @@ def test_inzage_log_headers_invalid_dropped_confidential_honoured(api):
     for key in ("afnemerId", "soortAfnemerId", "verwerkingIdAfnemer", "bewaartermijn",
                 "verwerkingsactiviteitIdAfnemer"):
         assert logged[key] is None, key
-    log = api.server.wait_for_log("ignored invalid VerwerkingId header")
-    assert "ignored invalid OIN header" in log and "ignored invalid VerwerkingId header" in log
+    log = api.server.wait_for_log("inbound header VerwerkingsactiviteitId dropped")
+    for name in ("OIN", "VerwerkingId", "Bewaartermijn", "VerwerkingsactiviteitId"):
+        assert f"inbound header {name} dropped" in log, name
     assert "x" * 50 not in log  # header values from outside are never logged
+
+
+def test_inzage_headers_follow_the_inbound_rules_of_headers_py(api):
+    """The server reads the six headers with headers.py's rules, like any inbound middleware:
+    a header sent twice with different values is ambiguous and dropped."""
+    bsn = random_bsn()
+    api.create(actie_body(bsn))
+    headers = [("VerwerkingId", "4b698de3-ffba-45e7-8697-a283ec863db2"),
+               ("VerwerkingId", "c5b9f4e7-8c79-41b9-91e2-6268419cb167"),
+               ("OIN", "00000001821002193000"), ("Bewaartermijn", "12")]
+    sent = httpx.Headers([*api.auth("all").items(), *headers])
+    r = api.http.get("/verwerkte-objecten", params=person_params(bsn, **WINDOW), headers=sent)
+    assert r.status_code == 200
+    [logged] = api.list(bsn, verwerkingsactiviteitId=INZAGE_ACTIVITEIT).json()["results"]
+    assert logged["verwerkingIdAfnemer"] is None
+    assert (logged["afnemerId"], logged["bewaartermijn"]) == ("00000001821002193000", "P12Y")
+    assert "sent more than once with different values" in api.server.wait_for_log("sent more than once")
 
 
 def test_opgeheven_header_logs_normaal_and_refused_calls_are_not_logged(api):

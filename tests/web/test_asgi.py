@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 from typing import Any
 
 import httpx
@@ -19,6 +20,9 @@ from verwerkingen_otel.fastapi import instrument_app
 from verwerkingen_otel.objects import persoon
 
 from .conftest import uvicorn_server
+
+if sys.version_info < (3, 11):  # the backport anyio uses on 3.10
+    from exceptiongroup import BaseExceptionGroup, ExceptionGroup
 
 ACT = "5f0bef4c-f66f-4311-84a5-19e8bf359eaf"
 OIN = "00000001234567890000"

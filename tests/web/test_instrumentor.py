@@ -17,7 +17,7 @@ import pytest
 from verwerkingen_otel.instrumentor import VerwerkingenInstrumentor
 from verwerkingen_otel.rules import RulesError
 
-from .conftest import free_port
+from tests.support.logserver import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "rules_flask"

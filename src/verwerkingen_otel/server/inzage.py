@@ -8,17 +8,15 @@ successful call is recorded as a verwerkingsactie of the server's own before it 
 from __future__ import annotations
 
 import dataclasses
-import logging
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..model import (
-    InvalidValue, Vertrouwelijkheid, check_duration, check_oin, check_uri, check_uuid, format_tijdstip,
-)
+from ..context import Afnemer
+from ..headers import afnemer_from_headers
+from ..model import InvalidValue, Vertrouwelijkheid, check_uuid, format_tijdstip
 from .auth import Principal
 from .bewerking import NORMAAL, OPGEHEVEN, VERTROUWELIJK, forbidden, json_response
 from .errors import ApiError, validation_error
@@ -28,7 +26,6 @@ from .representation import inzage_json
 from .state import ServerState, state_of
 from .storage import NewActie, StoredObject
 
-log = logging.getLogger("verwerkingen_otel.server")
 
 
 def visible_levels(principal: Principal) -> frozenset[str]:
@@ -80,28 +77,12 @@ async def read_object(request: Request) -> Response:
     return json_response(body)
 
 
-def _header(request: Request, name: str, check: Callable[[str], Any]) -> Any:
-    """§4: a header value from outside is dropped with a warning when invalid, never an error."""
-    raw = request.headers.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return check(raw.strip())
-    except InvalidValue:
-        log.warning("ignored invalid %s header on an Inzage call", name)
-        return None
-
-
-def _bewaartermijn(value: str) -> str:
-    if value.isascii() and value.isdigit():
-        return f"P{int(value)}Y"
-    return check_duration(value)
-
-
 async def log_inzage(state: ServerState, request: Request, principal: Principal,
                      person: tuple[str, str, str]) -> None:
     """Record this Inzage call as a verwerkingsactie; if that fails, the call fails."""
-    level = _header(request, "Vertrouwelijkheid", Vertrouwelijkheid.parse)
+    # §4: the same checks as inbound middleware (headers.py): invalid values dropped with a
+    # warning naming the header only, bare years in Bewaartermijn → P{n}Y, never an error.
+    afnemer = afnemer_from_headers(request.headers.raw) or Afnemer()
     velden: dict[str, str] = {
         "actieNaam": "Inzage verwerkingenlog",
         "handelingNaam": "Inzage",
@@ -112,11 +93,11 @@ async def log_inzage(state: ServerState, request: Request, principal: Principal,
     if state.settings.inzage_verwerkingsactiviteit_id:
         velden["verwerkingsactiviteitId"] = state.settings.inzage_verwerkingsactiviteit_id
     optional = {
-        "bewaartermijn": _header(request, "Bewaartermijn", _bewaartermijn),
-        "afnemerId": _header(request, "OIN", check_oin),
-        "verwerkingsactiviteitIdAfnemer": _header(request, "VerwerkingsactiviteitId", check_uuid),
-        "verwerkingsactiviteitUrlAfnemer": _header(request, "VerwerkingsactiviteitUrl", check_uri),
-        "verwerkingIdAfnemer": _header(request, "VerwerkingId", check_uuid),
+        "bewaartermijn": afnemer.bewaartermijn,
+        "afnemerId": afnemer.oin,
+        "verwerkingsactiviteitIdAfnemer": afnemer.verwerkingsactiviteit_id,
+        "verwerkingsactiviteitUrlAfnemer": afnemer.verwerkingsactiviteit_url,
+        "verwerkingIdAfnemer": afnemer.verwerking_id,
     }
     velden.update({k: v for k, v in optional.items() if v is not None})
     if "afnemerId" in velden:
@@ -125,7 +106,7 @@ async def log_inzage(state: ServerState, request: Request, principal: Principal,
     new = NewActie(
         client_id=principal.client_id,
         # a new action is never created `opgeheven`
-        vertrouwelijkheid=VERTROUWELIJK if level is Vertrouwelijkheid.VERTROUWELIJK else NORMAAL,
+        vertrouwelijkheid=VERTROUWELIJK if afnemer.vertrouwelijkheid is Vertrouwelijkheid.VERTROUWELIJK else NORMAAL,
         tijdstip=format_tijdstip(now), tijdstip_instant=now, velden=velden,
         objecten=(StoredObject(str(uuid.uuid4()), *person),),
     )

@@ -6,6 +6,7 @@ import argparse
 import logging
 import logging.config
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -54,6 +55,21 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Settings, str | None]:
     return settings, dev
 
 
+def _check_listen(host: str, port: int) -> None:
+    """Fail fast naming --host or --port, instead of uvicorn's bare OSError after start-up."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError):
+        raise ConfigError(f"--host: cannot resolve {host!r} to an address to listen on") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as e:
+            raise ConfigError(f"--port: cannot listen on {host}:{port} ({e.strerror or e})") from None
+
+
 def _print_dev_credentials(dev: str, host: str, port: int) -> None:
     client_id, _, secret = dev.partition(":")
     token = jwt.encode({"client_id": client_id, "iat": int(time.time())}, secret, algorithm="HS256")
@@ -99,6 +115,11 @@ def serve(args: argparse.Namespace) -> int:
     except Exception as e:  # connection refused, bad credentials, unwritable file ...
         print(f"verwerkingen-otel serve: --database: cannot open the database ({type(e).__name__}: "
               f"{str(e).splitlines()[0] if str(e) else ''})", file=sys.stderr)
+        return 2
+    try:
+        _check_listen(args.host, args.port)
+    except ConfigError as e:
+        print(f"verwerkingen-otel serve: {e}", file=sys.stderr)
         return 2
     if dev:
         _print_dev_credentials(dev, args.host, args.port)

@@ -1,0 +1,37 @@
+"""Every test leaves global OpenTelemetry state as it found it (see tests/support/otel_globals.py)."""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+import pytest
+
+from tests.support.otel_globals import snapshot
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_otel_globals() -> Iterator[None]:
+    before = snapshot()
+    yield
+    leaks = before.leaks(snapshot())
+    if leaks:
+        before.restore()
+        # restored first, so the leak fails this test only and never the ones after it
+        pytest.fail("this test leaked global OpenTelemetry state: " + ", ".join(leaks), pytrace=False)
+
+
+@pytest.fixture()
+def isolated_pipeline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No VERWERKINGEN_* from outside and no pipeline installed; whatever the test configures is
+    shut down and the pipeline before it put back."""
+    import verwerkingen_otel as vo
+    from verwerkingen_otel.pipeline import install
+
+    for key in list(os.environ):
+        if key.startswith("VERWERKINGEN_") and not key.startswith("VERWERKINGEN_TEST_"):
+            monkeypatch.delenv(key)
+    previous = install(None)
+    yield
+    vo.shutdown(2.0)
+    install(previous)
