@@ -17,7 +17,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from .context import Afnemer, _afnemer, _gebruiker, _inbound_trace
+from .context import Afnemer, _afnemer, _gebruiker, _inbound_trace, _request
 from .delivery_base import RecordingError
 from .model import IDENTIFICATOR_MAX
 from .rules import RuleMatch, Rules, find_objects
@@ -107,10 +107,11 @@ class RequestScope:
     """
 
     __slots__ = ("_values", "_tokens", "_otel", "_action_cm", "rule_match", "actie", "query",
-                 "request_json", "rule_opened")
+                 "request_json", "rule_opened", "_route", "_find_route")
 
-    def __init__(self) -> None:
-        self._values: list[tuple[Any, Any]] = []  # (contextvar, value) of this request
+    def __init__(self, find_route: Callable[[], str | None] | None = None) -> None:
+        """`find_route`: gives the route template once the framework has routed (see `route`)."""
+        self._values: list[tuple[Any, Any]] = [(_request, self)]  # (contextvar, value) of this request
         self._tokens: list[tuple[Any, Any]] = []  # (contextvar or None for otel, token) while active
         self._otel: Any = None
         self._action_cm: Any = None
@@ -119,6 +120,26 @@ class RequestScope:
         self.query: Mapping[str, list[str]] | None = None
         self.request_json: Any = None
         self.rule_opened = False
+        self._route: str | None = None
+        self._find_route = find_route
+
+    def route(self) -> str | None:
+        """This request's route template, asked by capture when an action starts.
+
+        Found once and kept; not kept while unknown (before routing, or a 404), so an action
+        after routing still gets it. A failing lookup only means no route (never an error).
+        """
+        route = self._route
+        if route is None and self._find_route is not None:
+            try:
+                route = self._find_route()
+            except Exception as exc:  # noqa: BLE001 - a route is nice to have, the action is not
+                logger.debug("route template not found (%s)", type(exc).__name__)
+                return None
+            if type(route) is not str:
+                return None
+            self._route = route
+        return route
 
     def enter(self, carrier: Mapping[str, str] | None, afnemer: Afnemer | None, gebruiker: str | None) -> None:
         """`carrier`: the inbound `traceparent` (and `tracestate`), read whatever OTEL_PROPAGATORS says."""
@@ -142,7 +163,7 @@ class RequestScope:
             self._tokens.append((_gebruiker, _gebruiker.set(gebruiker)))
 
     def resume(self) -> None:
-        if self._tokens or not self._values and self._otel is None:
+        if self._tokens:
             return
         tokens = [(var, var.set(value)) for var, value in self._values]
         if self._otel is not None:

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs
 
 from ._request import RequestScope, is_excluded, match_rule, problem_503, recording_error_in, run_gebruiker_hook
 from .headers import scan_asgi_headers
+from .routes import starlette_route
 from .rules import Rules, load_path, parse_json, starlette_routes
 
 __all__ = ["SCOPE_KEY", "VerwerkingenMiddleware"]
@@ -67,7 +68,7 @@ class VerwerkingenMiddleware:
         if scope["type"] != "http" or SCOPE_KEY in scope or is_excluded(scope.get("path", ""), self.exclude):
             await self.app(scope, receive, send)  # also: a mounted app of ours inside ours
             return
-        request = RequestScope()
+        request = RequestScope(_route_finder(scope, self.app))
         scope[SCOPE_KEY] = True
         afnemer, carrier = scan_asgi_headers(scope.get("headers") or ())
         request.enter(carrier, afnemer, run_gebruiker_hook(self.gebruiker, scope) if self.gebruiker else None)
@@ -106,6 +107,19 @@ class VerwerkingenMiddleware:
             "headers": [(k.encode(), v.encode()) for k, v in problem_headers],
         })
         await send({"type": "http.response.body", "body": body})
+
+
+def _route_finder(scope: Scope, inner: Any) -> Callable[[], str | None]:
+    """Looks the route template up when an action asks, from the path as it is now (routing
+    rewrites the scope's path and root_path) and the app as it is now (or, when our middleware
+    wraps the app, `inner`, else the app Starlette puts in the scope)."""
+    path, root_path, app = scope.get("path", ""), scope.get("root_path", ""), scope.get("app")
+
+    def find() -> str | None:
+        top = app if app is not None else inner if hasattr(inner, "routes") else scope.get("app")
+        return starlette_route(top, scope, path, root_path)
+
+    return find
 
 
 def _route_path(scope: Scope) -> str:

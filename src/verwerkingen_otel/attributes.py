@@ -62,6 +62,8 @@ TIJDSTIP = "verwerkingen.tijdstip"
 """ISO 8601 with offset, microseconds: the action's start (equal to the span's start time)."""
 VERWERKTE_OBJECTEN = "verwerkingen.verwerkte_objecten"
 """JSON array of the objects in their POST-body form (plus `verwerktObjectId` when known)."""
+HTTP_ROUTE = "http.route"
+"""The route template of the request the action was recorded in (a span attribute only: the API has no field)."""
 ERROR_TYPE = "error.type"
 """Qualified name of the exception the wrapped code raised; never its message."""
 

@@ -30,6 +30,7 @@ from .attributes import (
     BEWAARTERMIJN,
     ERROR_TYPE,
     GEBRUIKER,
+    HTTP_ROUTE,
     SOORT_AFNEMER_ID,
     TIJDSTIP,
     VERTROUWELIJKHEID,
@@ -46,7 +47,7 @@ from .attributes import (
     objects_json,
 )
 from .config import ConfigurationError, check_annotation
-from .context import Afnemer, current_afnemer, current_gebruiker, current_inbound_trace
+from .context import Afnemer, _request, current_afnemer, current_gebruiker, current_inbound_trace
 from .model import IDENTIFICATOR_MAX, FieldError, ValidationError, Vertrouwelijkheid, new_uuid4
 from .objects import ObjectSpec, Placement, render_object
 
@@ -491,6 +492,9 @@ class verwerkingsactie:
                 attributes[GEBRUIKER] = gebruiker
             else:
                 _bad_gebruiker(self._label, strict)
+        request = _request.get()  # in a web request: its route template, known once routed
+        if request is not None and (route := request.route()) is not None:
+            attributes[HTTP_ROUTE] = route
 
         us = _next_tijdstip_us()
         attributes[TIJDSTIP] = _tijdstip_text(us)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextvars
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, Protocol, TypeVar
 
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanContext
@@ -24,6 +24,7 @@ __all__ = [
     "current_afnemer",
     "current_gebruiker",
     "current_inbound_trace",
+    "current_route",
     "run_in_context",
     "use_afnemer",
     "use_gebruiker",
@@ -57,6 +58,28 @@ _gebruiker: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 _inbound_trace: contextvars.ContextVar[SpanContext | None] = contextvars.ContextVar(
     "verwerkingen_inbound_trace", default=None
 )
+
+
+class RouteSource(Protocol):
+    """The request being handled, as capture sees it: asked for its route when an action starts."""
+
+    def route(self) -> str | None: ...
+
+
+_request: contextvars.ContextVar[RouteSource | None] = contextvars.ContextVar(
+    "verwerkingen_request", default=None
+)
+"""Set by the web middleware for one request (its per-request `RequestScope`)."""
+
+
+def current_route() -> str | None:
+    """The route template (`/personen/{bsn}`) of the request being handled, once it is routed.
+
+    Read lazily: the framework routes after our middleware starts, so the request is asked
+    when an action starts. Never the concrete path (it may hold a BSN).
+    """
+    request = _request.get()
+    return request.route() if request is not None else None
 
 
 AFNEMER_KEY = otel_context.create_key("verwerkingen-afnemer")

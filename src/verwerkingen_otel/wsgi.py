@@ -23,6 +23,7 @@ from urllib.parse import parse_qs
 
 from ._request import RequestScope, is_excluded, match_rule, problem_503, recording_error_in, run_gebruiker_hook
 from .headers import afnemer_from_environ
+from .routes import werkzeug_route
 from .rules import Rules, load_path, parse_json
 
 __all__ = ["SCOPE_KEY", "VerwerkingenWSGIMiddleware"]
@@ -57,7 +58,7 @@ class VerwerkingenWSGIMiddleware:
     def __call__(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
         if SCOPE_KEY in environ or is_excluded(environ.get("PATH_INFO", ""), self.exclude):
             return self.app(environ, start_response)  # also: an app of ours mounted inside ours
-        request = RequestScope()
+        request = RequestScope(lambda: werkzeug_route(environ))
         request.enter(
             _trace_headers(environ),
             afnemer_from_environ(environ),
