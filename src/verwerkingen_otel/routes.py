@@ -29,6 +29,12 @@ def starlette_route(app: Any, scope: Mapping[str, Any], path: str, root_path: st
     routes = getattr(app, "routes", None)
     if not routes:
         return None
+    routed = scope.get("route")  # FastAPI's matched route, once routed: the cheap answer when it
+    if routed is not None and scope.get("root_path", "") == root_path:  # is the app's own (no mount,
+        if any(route is routed for route in routes):  # no included router between: full template)
+            template = getattr(routed, "path", None)
+            if isinstance(template, str):
+                return template
     from starlette.routing import Match  # late: only for apps that have Starlette routes
 
     probe = dict(scope)
