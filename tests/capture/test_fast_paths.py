@@ -154,3 +154,22 @@ def test_objects_that_only_look_like_a_template_are_parsed() -> None:
         "[" + one[:-1] + ',"verwerktObjectId":"x"}]',
     ):
         assert A._load_objects(text) == json.loads(text)
+
+
+def test_record_of_is_an_ordinary_frozen_record(verwerkingen: RecordedVerwerkingen) -> None:
+    import dataclasses
+
+    from verwerkingen_otel.delivery_base import Record
+
+    raadplegen(BSN_A)
+    actie = parse_verwerkingsactie(verwerkingen.acties[0])
+    record = Record.of(actie)
+    assert type(record) is Record
+    assert record == Record(id=record.id, body=actie.to_api())
+    assert record != Record(id=record.id + "x", body=record.body)
+    assert record.body == verwerkingen.acties[0] and len(record.id) == 36 and record.id[14] == "4"
+    assert Record.of(actie).id != record.id
+    assert repr(record) == f"Record(id={record.id!r})"  # the body (BSNs) stays out of the repr
+    assert dataclasses.asdict(record) == {"id": record.id, "body": record.body}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.id = "x"  # type: ignore[misc]
