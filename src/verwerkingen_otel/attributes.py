@@ -104,7 +104,7 @@ def _load_json(text: str) -> Any:
     return value if end == len(text) else json.loads(text)
 
 
-_OBJECT_ID_AT = '"objectId":"'
+_object_id_at = '"objectId":"'
 _BSN_FORMS: dict[tuple[str, str], Callable[[str], dict[str, Any]]] = {}
 
 
@@ -140,7 +140,7 @@ def _load_objects(text: str) -> list[dict[str, Any]]:
     One person rendered from a registered template (`[` opening, nine ASCII digits, closing
     `]`, matched exactly) is rebuilt from that template; anything else is parsed.
     """
-    at = text.find(_OBJECT_ID_AT)
+    at = text.find(_object_id_at)
     if at > 0:
         start = at + 12
         end = start + 9
