@@ -18,8 +18,9 @@ sampler, limits, attributes; a no-op processor), capture's own work (the decorat
 no-op processor in place of ours, minus that span), and our processor (span -> action -> record
 -> exporter: the decorated call minus the same call with the no-op processor).
 
-Where it stands (2-core VM shared with other jobs, 20k calls x 7 rounds): bare span 15-17 us,
-decorated 26-31 us, ratio 1.7-1.85x; the 1.5x target is not met. Breakdown of the ~29 us:
+Where it stands (2-core VM shared with other jobs, 20k calls x 7 rounds): bare span 13.5-14.5 us,
+decorated 23-25.5 us, ratio 1.67-1.77x (1.67-1.77x before the last two shortcuts too: their
+~1 us is within the spread run to run); the 1.5x target is not met. Breakdown of the ~29 us:
 SDK span ~10 us (the bare span's ~16 us minus the per-attribute cleaning we skip for our
 already-validated text), capture ~8-9 us (wrapt call, four contextvars, the BSN 11-test and its
 JSON, verwerkingId uuid, tijdstip, Actie object, status), our processor ~9-12 us (POST body from

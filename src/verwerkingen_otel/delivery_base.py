@@ -41,8 +41,19 @@ class Record:
 
     @classmethod
     def of(cls, actie: Verwerkingsactie) -> Record:
-        """A new record for `actie`: a fresh uuid4 and exactly the POST body."""
-        return cls(id=new_uuid4(), body=actie.to_api())
+        """A new record for `actie`: a fresh uuid4 and exactly the POST body.
+
+        Filled like the frozen __init__ would, without its two object.__setattr__ calls (a
+        third of a microsecond on the request path); equality, hash and repr are the same.
+        """
+        record = _new(cls)
+        fields = record.__dict__
+        fields["id"] = new_uuid4()
+        fields["body"] = actie.to_api()
+        return record
+
+
+_new = object.__new__
 
 
 class DeliveryFailure(Exception):

@@ -21,6 +21,7 @@ import logging
 from typing import Any, Callable, Iterable
 
 from . import pipeline as _pipeline
+from .attributes import register_bsn_object_form
 from .config import ConfigurationError
 from .model import (
     NAAM_MAX,
@@ -73,6 +74,8 @@ class _Template:
         self.tail = tail + "}"
         self._open = self.head + '"'
         self._close = '"' + self.tail
+        if self.is_bsn:  # lets the processor rebuild the object instead of parsing its JSON
+            register_bsn_object_form(self._open, self._close, objecttype, soort_object_id, betrokkenheid, soorten)
         self.placeholder = (
             _dumps({"objecttype": objecttype, "soortObjectId": ONGELDIG_SOORT_OBJECT_ID})[:-1]
             + ',"objectId":"'

@@ -8,9 +8,12 @@ processor, the VerwerkingenlogExporter) and no exporter can tell them apart.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
@@ -110,3 +113,63 @@ def test_the_sampler_shares_one_answer_only_for_a_bare_root() -> None:
     with_attributes = sampler.should_sample(Context(), 1, "x", attributes={"a": "b"})
     assert dict(with_attributes.attributes) == {"a": "b"}
     assert sampler.get_description() == ALWAYS_ON.get_description()
+
+
+_NAMES = st.text(min_size=1, max_size=20).filter(lambda s: s.strip() == s and s != "")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    betrokkenheid=st.none() | _NAMES,
+    soorten=st.lists(_NAMES, max_size=3, unique=True),
+    bsns=st.lists(st.sampled_from([BSN_A, BSN_B, "999990019"]), min_size=1, max_size=3),
+)
+def test_objects_rebuilt_from_their_template_equal_the_parsed_json(
+    betrokkenheid: str | None, soorten: list[str], bsns: list[str]
+) -> None:
+    """The processor rebuilds a one-person action's object from its template: same as parsing."""
+    try:
+        spec = vo.persoon("bsn", betrokkenheid=betrokkenheid, soorten_gegevens=soorten)
+    except vo.ConfigurationError:
+        return  # a name the model refuses never becomes a template
+    template = spec.template  # type: ignore[attr-defined]
+    parts = [template.render(b, "persoon('bsn')", "test", True) for b in bsns]
+    text = A.objects_json(parts)
+    rebuilt = A._load_objects(text)
+    assert rebuilt == json.loads(text)
+    assert [list(o) for o in rebuilt] == [list(o) for o in json.loads(text)]  # same key order
+    if len(parts) == 1:
+        assert (text[1:text.find('"objectId":"') + 12], text[text.find('"objectId":"') + 21:-1]) in A._BSN_FORMS
+    assert A._load_objects(text) is not rebuilt and rebuilt[0] is not A._load_objects(text)[0]  # fresh dicts
+
+
+def test_objects_that_only_look_like_a_template_are_parsed() -> None:
+    spec = vo.persoon("bsn", betrokkenheid="Aanvrager", soorten_gegevens=["Naam"])
+    template = spec.template  # type: ignore[attr-defined]
+    one = template.render(BSN_A, "persoon('bsn')", "test", True)
+    for text in (
+        "[" + one.replace(BSN_A, "99999365\\u0033") + "]",  # nine characters, not nine digits
+        "[" + one.replace(BSN_A, "１２３４５６７８９") + "]",  # digits, not ASCII
+        A.objects_json([one, template.render(BSN_B, "persoon('bsn')", "test", True)]),
+        "[" + one[:-1] + ',"verwerktObjectId":"x"}]',
+    ):
+        assert A._load_objects(text) == json.loads(text)
+
+
+def test_record_of_is_an_ordinary_frozen_record(verwerkingen: RecordedVerwerkingen) -> None:
+    import dataclasses
+
+    from verwerkingen_otel.delivery_base import Record
+
+    raadplegen(BSN_A)
+    actie = parse_verwerkingsactie(verwerkingen.acties[0])
+    record = Record.of(actie)
+    assert type(record) is Record
+    assert record == Record(id=record.id, body=actie.to_api())
+    assert record != Record(id=record.id + "x", body=record.body)
+    assert record.body == verwerkingen.acties[0] and len(record.id) == 36 and record.id[14] == "4"
+    assert Record.of(actie).id != record.id
+    assert repr(record) == f"Record(id={record.id!r})"  # the body (BSNs) stays out of the repr
+    assert dataclasses.asdict(record) == {"id": record.id, "body": record.body}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.id = "x"  # type: ignore[misc]
