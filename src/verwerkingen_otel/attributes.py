@@ -170,7 +170,7 @@ def objects_json(parts: list[str] | tuple[str, ...]) -> str:
 
 # --- the hand-over: the body capture prepared, used only while the span still says the same ----
 
-_HANDOVER = "_verwerkingen_handover"
+_handover_key = "_verwerkingen_handover"  # lowercase: not one of the attribute-name constants
 _BEFORE_ID = frozenset({ACTIE_NAAM, HANDELING_NAAM, VERWERKING_NAAM})
 _PER_CALL = frozenset({VERWERKING_ID, VERWERKING_NAAM, TIJDSTIP})
 BodyPlan = tuple[dict[str, str], dict[str, str]]
@@ -210,7 +210,7 @@ def hand_over(span: Any, written: dict[str, Any], plan: BodyPlan) -> None:
     body.update(suffix)
     body["tijdstip"] = written[TIJDSTIP]
     try:  # on the attributes object: the SDK hands processors a ReadableSpan sharing it
-        span._attributes.__dict__[_HANDOVER] = (written, body)
+        span._attributes.__dict__[_handover_key] = (written, body)
     except AttributeError:  # another span or attributes class: the processor maps the attributes
         pass
 
@@ -218,7 +218,7 @@ def hand_over(span: Any, written: dict[str, Any], plan: BodyPlan) -> None:
 def _take_handover(span: Any, attributes: Mapping[str, Any]) -> dict[str, Any] | None:
     """The handed-over body, once; None when there is none or the span's attributes changed since."""
     try:
-        handover = span._attributes.__dict__.pop(_HANDOVER, None)
+        handover = span._attributes.__dict__.pop(_handover_key, None)
     except AttributeError:
         return None
     if handover is None or handover[0] != attributes:

@@ -472,6 +472,7 @@ class verwerkingsactie:
         for placement in placements:
             placement.collect(parts, instance, args, kwargs, self._label, strict)
 
+        plan: BodyPlan | None
         base, plan = self._base(pipeline)
         attributes = base.copy()
         parent = _actie_var.get()

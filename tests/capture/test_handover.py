@@ -20,10 +20,8 @@ from verwerkingen_otel import attributes as A
 from verwerkingen_otel.context import use_gebruiker
 from verwerkingen_otel.testing import RecordedVerwerkingen
 
-from .strategies import bsns, durations, identificators, names, oins, uris, uuids
+from .strategies import annotations, bsns, durations, identificators, names, oins, uuids
 from .values import BSN_A
-
-vertrouwelijkheden = st.none() | st.sampled_from(["normaal", "vertrouwelijk"])
 
 
 def _watch(verwerkingen: RecordedVerwerkingen, monkeypatch: pytest.MonkeyPatch) -> tuple[InMemorySpanExporter, list[bool]]:
@@ -60,19 +58,7 @@ def _assert_bodies_are_the_mapping(spans: InMemorySpanExporter, bodies: list[dic
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 @given(
-    annotation=st.fixed_dictionaries(
-        {},
-        optional={
-            "actie_naam": names,
-            "handeling_naam": names,
-            "verwerking_naam": names,
-            "verwerking_id": uuids,
-            "verwerkingsactiviteit_id": uuids,
-            "verwerkingsactiviteit_url": uris,
-            "vertrouwelijkheid": vertrouwelijkheden,
-            "bewaartermijn": durations,
-        },
-    ),
+    annotation=annotations,
     outer=st.none() | st.fixed_dictionaries({}, optional={"verwerking_naam": names, "verwerking_id": uuids}),
     context=st.none() | st.fixed_dictionaries({}, optional={"verwerking_naam": names, "bewaartermijn": durations}),
     caller=st.none() | st.builds(vo.Afnemer, oin=st.none() | oins, verwerking_id=st.none() | uuids),
