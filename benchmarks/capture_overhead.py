@@ -18,17 +18,20 @@ sampler, limits, attributes; a no-op processor), capture's own work (the decorat
 no-op processor in place of ours, minus that span), and our processor (span -> action -> record
 -> exporter: the decorated call minus the same call with the no-op processor).
 
-Where it stands (2-core VM shared with other jobs, 20k calls x 7 rounds): bare span 13.5-14.5 us,
-decorated 23-25.5 us, ratio 1.67-1.77x (1.67-1.77x before the last two shortcuts too: their
-~1 us is within the spread run to run); the 1.5x target is not met. Breakdown of the ~29 us:
+Where it stands (2-core VM shared with other jobs, 20k calls x 5 rounds, three interleaved A/B
+pairs): bare span 13.2-13.8 us, decorated overhead 21.6-22.2 us, ratio 1.62-1.64x. Before capture
+handed its prepared POST body to the processor: overhead 22.2-23.6 us, ratio 1.63-1.72x; the
+processor went 8.8-9.3 -> 7.0-7.6 us, capture 4.8-5.8 -> 5.8-6.0 us. The 1.5x target is not met.
+Breakdown of the ~29 us (earlier, slower runs):
 SDK span ~10 us (the bare span's ~16 us minus the per-attribute cleaning we skip for our
 already-validated text), capture ~8-9 us (wrapt call, four contextvars, the BSN 11-test and its
 JSON, verwerkingId uuid, tijdstip, Actie object, status), our processor ~9-12 us (POST body from
 the attributes ~6 us, record id + Record ~1-2 us, SyncDelivery + memory exporter, the retained
-record's allocations). Tried and kept: attributes put straight into the span's dict, a lazily
-built Verwerkingsactie (the request path makes only the body), a shared sampling result, a
-pooled uuid4. For 1.5x the whole of capture + mapping + delivery would have to fit in ~6 us
-beside the SDK span, which CPython does not allow with every attribute on the span, the body
+record's allocations; ~1.5 us less since the body comes from capture). Tried and kept:
+attributes put straight into the span's dict, a lazily built Verwerkingsactie (the request path
+makes only the body), a shared sampling result, a pooled uuid4, the POST body handed over by
+capture. For 1.5x the whole of capture + mapping + delivery would have to fit in ~6 us beside
+the SDK span, which CPython does not allow with every attribute on the span, the body
 built and the record handed over before the call returns.
 
     .venv/bin/python benchmarks/capture_overhead.py [--calls N] [--rounds R]

@@ -33,6 +33,8 @@ __all__ = [
     "TIJDSTIP",
     "VERTROUWELIJKHEID",
     "VERWERKTE_OBJECTEN",
+    "body_plan",
+    "hand_over",
     "object_json",
     "objects_json",
     "register_bsn_object_form",
@@ -168,6 +170,64 @@ def objects_json(parts: list[str] | tuple[str, ...]) -> str:
     return "[" + ",".join(parts) + "]"
 
 
+# --- the hand-over: the body capture prepared, used only while the span still says the same ----
+
+_handover_key = "_verwerkingen_handover"  # lowercase: not one of the attribute-name constants
+_BEFORE_ID = frozenset({ACTIE_NAAM, HANDELING_NAAM, VERWERKING_NAAM})
+_PER_CALL = frozenset({VERWERKING_ID, VERWERKING_NAAM, TIJDSTIP})
+BodyPlan = tuple[dict[str, str], dict[str, str]]
+
+
+def body_plan(base: Mapping[str, str]) -> BodyPlan:
+    """The constant part of the POST body of every action made from `base`, in API order.
+
+    `base` holds the attributes a decorated function's actions share (annotation, settings);
+    the plan is the body keys before `verwerkingId` and those after it up to `tijdstip`. Valid
+    for an action whose only other attributes are verwerking_id, verwerking_naam and tijdstip.
+    """
+    prefix: dict[str, str] = {}
+    suffix: dict[str, str] = {}
+    for key, api_key in _API_ORDER:
+        value = base.get(key)
+        if value is not None and key not in _PER_CALL:
+            (prefix if key in _BEFORE_ID else suffix)[api_key] = value
+    if VERWERKING_NAAM in base:
+        prefix["verwerkingNaam"] = base[VERWERKING_NAAM]
+    return prefix, suffix
+
+
+def hand_over(span: Any, written: dict[str, Any], plan: BodyPlan) -> None:
+    """Attach to an unended span the body its attributes `written` map to (objects aside).
+
+    `written` must be every attribute capture put on the span and must carry no other
+    verwerkingen field than `plan` covers. The processor uses the body only if the span's
+    attributes still equal `written` when it ends (`span_to_verwerkingsactie`).
+    """
+    prefix, suffix = plan
+    body = prefix.copy()
+    naam = written.get(VERWERKING_NAAM)
+    if naam is not None:  # the last key of the prefix: set here it keeps the API order
+        body["verwerkingNaam"] = naam
+    body["verwerkingId"] = written[VERWERKING_ID]
+    body.update(suffix)
+    body["tijdstip"] = written[TIJDSTIP]
+    try:  # on the attributes object: the SDK hands processors a ReadableSpan sharing it
+        span._attributes.__dict__[_handover_key] = (written, body)
+    except AttributeError:  # another span or attributes class: the processor maps the attributes
+        pass
+
+
+def _take_handover(span: Any, attributes: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The handed-over body, once; None when there is none or the span's attributes changed since."""
+    try:
+        handover = span._attributes.__dict__.pop(_handover_key, None)
+    except AttributeError:
+        return None
+    if handover is None or handover[0] != attributes:
+        return None
+    return handover[1]  # type: ignore[no-any-return]
+
+
 def verwerkingsactie_attributes(actie: Verwerkingsactie) -> dict[str, Any]:
     """The span attributes that carry `actie`; `span_to_verwerkingsactie` reads them back."""
     attributes: dict[str, Any] = {
@@ -182,27 +242,31 @@ def verwerkingsactie_attributes(actie: Verwerkingsactie) -> dict[str, Any]:
     return attributes
 
 
-def attributes_to_verwerkingsactie(attributes: Mapping[str, Any], *, lazy: bool = False) -> Verwerkingsactie | None:
+def attributes_to_verwerkingsactie(
+    attributes: Mapping[str, Any], *, lazy: bool = False, body: dict[str, Any] | None = None
+) -> Verwerkingsactie | None:
     """The inverse of `verwerkingsactie_attributes`; None when they carry no action or no objects.
 
     The values were validated when captured, so they are not checked a second time, and the
     API body is assembled here at the same time (attribute and API values are the same text).
     `lazy`: only the body is made now; the typed fields are built from the same attributes if
     something reads them (`Verwerkingsactie.prepared`) — delivery on the request path needs
-    only the body.
+    only the body. `body`: the body capture handed over for exactly these attributes, objects
+    aside (see `hand_over`); it is completed and used instead of being assembled again.
     """
     vertrouwelijkheid = attributes.get(VERTROUWELIJKHEID)
     raw_objects = attributes.get(VERWERKTE_OBJECTEN)
     if vertrouwelijkheid is None or raw_objects is None or raw_objects == "[]":
         return None
-    get = attributes.get
-    body = {api_key: value for key, api_key in _API_ORDER if (value := get(key)) is not None}
     objects = _load_objects(raw_objects)
     enum = _VERTROUWELIJKHEID.get(vertrouwelijkheid) or Vertrouwelijkheid.parse(vertrouwelijkheid)
-    body["vertrouwelijkheid"] = enum.value
-    text = body["tijdstip"]
-    if len(text) != 32 or text[10] != "T":  # not already in the form to_api writes
-        body["tijdstip"] = format_tijdstip(_tijdstip(text))
+    if body is None:
+        get = attributes.get
+        body = {api_key: value for key, api_key in _API_ORDER if (value := get(key)) is not None}
+        body["vertrouwelijkheid"] = enum.value
+        text = body["tijdstip"]
+        if len(text) != 32 or text[10] != "T":  # not already in the form to_api writes
+            body["tijdstip"] = format_tijdstip(_tijdstip(text))
     if lazy:
         frozen = dict(attributes)  # the builder reads this copy, not something changed later
         build = lambda: _values(frozen, enum, _load_objects(raw_objects))  # noqa: E731
@@ -235,7 +299,8 @@ def _values(attributes: Mapping[str, Any], enum: Vertrouwelijkheid, objects: lis
 def span_to_verwerkingsactie(span: ReadableSpan, *, lazy: bool = False) -> Verwerkingsactie | None:
     """The action a finished span carries; None for other spans and for actions without objects
     (an action that processed nobody's data is not recorded). `lazy`: see
-    `attributes_to_verwerkingsactie`."""
+    `attributes_to_verwerkingsactie`. A body capture handed over is used (once) while the
+    span's attributes are still exactly what capture wrote; otherwise they are mapped."""
     # The SDK hands out a read-only proxy whose every lookup runs Python code; read the plain
     # dict underneath when there is one (same content), a copy otherwise.
     try:
@@ -247,7 +312,7 @@ def span_to_verwerkingsactie(span: ReadableSpan, *, lazy: bool = False) -> Verwe
         if not attributes:
             return None
         plain = dict(attributes)
-    return attributes_to_verwerkingsactie(plain, lazy=lazy)
+    return attributes_to_verwerkingsactie(plain, lazy=lazy, body=_take_handover(span, plain))
 
 
 def _object(body: dict[str, Any]) -> VerwerktObject:

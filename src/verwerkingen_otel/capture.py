@@ -44,6 +44,9 @@ from .attributes import (
     VERWERKTE_OBJECTEN,
     ACTIE_NAAM,
     HANDELING_NAAM,
+    BodyPlan,
+    body_plan,
+    hand_over,
     objects_json,
 )
 from .config import ConfigurationError, check_annotation
@@ -207,7 +210,7 @@ class Actie:
     span attributes this action started with; the properties read them from there.
     """
 
-    __slots__ = ("span", "attributes", "tijdstip_us", "_label", "_parts", "_strict", "_token", "_context")
+    __slots__ = ("span", "attributes", "tijdstip_us", "_label", "_parts", "_strict", "_token", "_context", "_plan")
 
     span: Span
     attributes: dict[str, str]
@@ -217,6 +220,7 @@ class Actie:
     _strict: bool
     _token: Token[Actie | None]
     _context: Context | None
+    _plan: BodyPlan | None
 
     @property
     def actie_naam(self) -> str | None:
@@ -360,7 +364,7 @@ class verwerkingsactie:
             if value is not None:
                 static[key] = value
         self._static = static
-        self._cached: tuple[_pipeline.Pipeline, dict[str, str]] | None = None
+        self._cached: tuple[_pipeline.Pipeline, dict[str, str], BodyPlan] | None = None
         self._label = repr(self.actie_naam) if self.actie_naam else "verwerkingsactie"
 
     # -- decorator ----------------------------------------------------------------------------
@@ -435,11 +439,12 @@ class verwerkingsactie:
 
     # -- the per-call path --------------------------------------------------------------------
 
-    def _base(self, pipeline: _pipeline.Pipeline) -> dict[str, str]:
-        """The attributes every call shares under `pipeline`: annotation, settings, defaults."""
+    def _base(self, pipeline: _pipeline.Pipeline) -> tuple[dict[str, str], BodyPlan]:
+        """The attributes every call shares under `pipeline` (annotation, settings, defaults),
+        and the constant part of their POST body."""
         cached = self._cached
         if cached is not None and cached[0] is pipeline:
-            return cached[1]
+            return cached[1], cached[2]
         base = dict(self._static)
         base.update(pipeline.base_attributes)
         if self._verwerking_id is not None:
@@ -450,8 +455,9 @@ class verwerkingsactie:
         bewaartermijn = self._bewaartermijn or pipeline.settings.bewaartermijn
         if bewaartermijn is not None:
             base[BEWAARTERMIJN] = bewaartermijn
-        self._cached = (pipeline, base)
-        return base
+        plan = body_plan(base)
+        self._cached = (pipeline, base, plan)
+        return base, plan
 
     def _begin(
         self,
@@ -467,7 +473,9 @@ class verwerkingsactie:
         for placement in placements:
             placement.collect(parts, instance, args, kwargs, self._label, strict)
 
-        attributes = self._base(pipeline).copy()
+        plan: BodyPlan | None
+        base, plan = self._base(pipeline)
+        attributes = base.copy()
         parent = _actie_var.get()
         frame = _verwerking_var.get()
         afnemer = current_afnemer()
@@ -488,10 +496,13 @@ class verwerkingsactie:
             self._from_context(attributes, frame, afnemer)
         gebruiker = current_gebruiker()
         if gebruiker is not None:
+            plan = None  # the plan covers only verwerking_id, verwerking_naam and tijdstip per call
             if isinstance(gebruiker, str) and len(gebruiker) <= IDENTIFICATOR_MAX:
                 attributes[GEBRUIKER] = gebruiker
             else:
                 _bad_gebruiker(self._label, strict)
+        elif frame is not None or afnemer is not None:
+            plan = None
         request = _request.get()  # in a web request: its route template, known once routed
         if request is not None and (route := request.route()) is not None:
             attributes[HTTP_ROUTE] = route
@@ -514,6 +525,7 @@ class verwerkingsactie:
         actie._parts = parts
         actie._strict = strict
         actie._context = None
+        actie._plan = plan
         actie._token = _actie_var.set(actie)
         return actie
 
@@ -577,6 +589,10 @@ class verwerkingsactie:
             ending[VERWERKTE_OBJECTEN] = objects_json(parts)
         if ending:
             _set_trusted(span, ending)
+        if parts and actie._plan is not None:  # the processor's body, unless the span changes
+            written = actie.attributes  # the action is over: its dict becomes all capture wrote
+            written.update(ending)
+            hand_over(span, written, actie._plan)
         span.end()
         if failure is not None:
             raise failure

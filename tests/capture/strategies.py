@@ -94,3 +94,20 @@ def acties(draw: st.DrawFn, vertrouwelijkheden: list[Vertrouwelijkheid] | None =
         verwerkingsactiviteit_url_afnemer=maybe(uris),
         verwerking_id_afnemer=maybe(uuids),
     )
+
+
+vertrouwelijkheden = st.none() | st.sampled_from(["normaal", "vertrouwelijk", "NORMAAL", "Vertrouwelijk"])
+annotations = st.fixed_dictionaries(
+    {},
+    optional={
+        "actie_naam": names,
+        "handeling_naam": names,
+        "verwerking_naam": names,
+        "verwerking_id": uuids,
+        "verwerkingsactiviteit_id": uuids,
+        "verwerkingsactiviteit_url": uris,
+        "vertrouwelijkheid": vertrouwelijkheden,
+        "bewaartermijn": durations,
+    },
+)
+"""Every argument of `verwerkingsactie(...)` but the objects, each present or not."""

@@ -11,26 +11,12 @@ import verwerkingen_otel as vo
 from verwerkingen_otel.model import parse_verwerkingsactie
 from verwerkingen_otel.testing import RecordedVerwerkingen
 
-from .strategies import bsns, durations, names, oins, uris, uuids
-
-vertrouwelijkheden = st.none() | st.sampled_from(["normaal", "vertrouwelijk", "NORMAAL", "Vertrouwelijk"])
+from .strategies import annotations, bsns, durations, names, oins, uris, uuids, vertrouwelijkheden
 
 
 @settings(max_examples=120, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 @given(
-    annotation=st.fixed_dictionaries(
-        {},
-        optional={
-            "actie_naam": names,
-            "handeling_naam": names,
-            "verwerking_naam": names,
-            "verwerking_id": uuids,
-            "verwerkingsactiviteit_id": uuids,
-            "verwerkingsactiviteit_url": uris,
-            "vertrouwelijkheid": vertrouwelijkheden,
-            "bewaartermijn": durations,
-        },
-    ),
+    annotation=annotations,
     context=st.none() | st.fixed_dictionaries(
         {},
         optional={
