@@ -35,3 +35,14 @@ def isolated_pipeline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     vo.shutdown(2.0)
     install(previous)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """The throwaway PostgreSQL that scripts/test starts; its absence fails under CI."""
+    url = os.environ.get("VERWERKINGEN_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("CI is set but VERWERKINGEN_TEST_POSTGRES_URL is not: PostgreSQL tests cannot run")
+        pytest.skip("VERWERKINGEN_TEST_POSTGRES_URL not set (run scripts/test)")
+    return url

@@ -7,7 +7,6 @@ the documented `serve` commands. The runtime role can read and append, never UPD
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import uuid
 from pathlib import Path
@@ -31,17 +30,7 @@ def test_the_section_has_both_sql_blocks() -> None:
     assert set(documented_sql()) == {"superuser", "owner"}
 
 
-@pytest.fixture
-def postgres() -> str:
-    url = os.environ.get("VERWERKINGEN_TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("CI is set but VERWERKINGEN_TEST_POSTGRES_URL is not")
-        pytest.skip("VERWERKINGEN_TEST_POSTGRES_URL not set (run scripts/test)")
-    return url
-
-
-def test_postgres_step_by_step(postgres: str, tmp_path: Path) -> None:
+def test_postgres_step_by_step(postgres_admin_url: str, tmp_path: Path) -> None:
     import psycopg
 
     from verwerkingen_otel.client import VerwerkingenlogClient
@@ -54,7 +43,7 @@ def test_postgres_step_by_step(postgres: str, tmp_path: Path) -> None:
     def rename(sql: str) -> str:
         return re.sub(r"\b(verwerkingenlog_eigenaar|verwerkingenlog|verwerkingen)\b", lambda m: names[m[1]], sql)
 
-    parts = urlsplit(postgres)
+    parts = urlsplit(postgres_admin_url)
     server = f"{parts.hostname}:{parts.port}"
 
     def url(role: str, password: str) -> str:  # the documented URL shape, on the test's server
@@ -62,7 +51,7 @@ def test_postgres_step_by_step(postgres: str, tmp_path: Path) -> None:
 
     sql = documented_sql()
     clients = write_clients_file(tmp_path / "clients.toml", {"app": (SECRET, ["create:normal", "read:confidential"])})
-    with psycopg.connect(postgres, autocommit=True) as admin:
+    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
         for statement in filter(str.strip, rename(sql["superuser"]).split(";")):
             admin.execute(statement)
         try:

@@ -8,7 +8,6 @@ it); without it those tests skip locally and FAIL when CI is set.
 
 from __future__ import annotations
 
-import os
 import uuid
 from typing import Any, Iterator
 
@@ -66,16 +65,6 @@ def actie_body(bsn: str | None = None, **overrides: Any) -> dict[str, Any]:
 
 def person_params(bsn: str, **extra: Any) -> dict[str, Any]:
     return {"objecttype": "persoon", "soortObjectId": "BSN", "objectId": bsn, **extra}
-
-
-@pytest.fixture(scope="session")
-def postgres_admin_url() -> str:
-    url = os.environ.get("VERWERKINGEN_TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("CI is set but VERWERKINGEN_TEST_POSTGRES_URL is not: PostgreSQL tests cannot run")
-        pytest.skip("VERWERKINGEN_TEST_POSTGRES_URL not set (run scripts/test)")
-    return url
 
 
 def _guard_sqlite(url: str) -> None:
