@@ -17,7 +17,7 @@ from typing import Sequence
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from .client import TransportError, VerwerkingenlogClient, parse_retry_after
+from .client import TransportError, VerwerkingenlogClient, failure_kind, parse_retry_after
 from .delivery_base import (
     AuthFailure,
     Delivery,
@@ -40,8 +40,6 @@ def _safe_title(title: object) -> str:
     return _DIGITS.sub("…", text)
 
 logger = logging.getLogger("verwerkingen_otel.exporter")
-
-_RETRYABLE = {408, 425, 429}
 
 
 class ApiExporter:
@@ -85,12 +83,13 @@ class ApiExporter:
             problem = {"status": status, "title": response.reason_phrase or f"HTTP {status}"}
         problem.setdefault("status", status)
         title = _safe_title(problem.get("title") or response.reason_phrase)
-        if status in _RETRYABLE or status >= 500:
+        kind = failure_kind(status)  # the client's one status mapping
+        if kind == "retry":
             raise RetryableFailure(f"HTTP {status} {title}".strip(),
                                    retry_after=parse_retry_after(response.headers.get("Retry-After")))
-        if status in (401, 403):
+        if kind == "auth":
             raise AuthFailure(f"HTTP {status} {title}".strip())
-        if 400 <= status < 500:
+        if kind == "permanent":
             raise PermanentFailure(f"HTTP {status} {title}".strip(), problem=problem)
         # 1xx/3xx: a proxy or a wrong URL in between; not the log's verdict on this record.
         raise RetryableFailure(f"unexpected HTTP {status} from the log")
