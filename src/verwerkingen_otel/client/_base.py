@@ -30,7 +30,7 @@ class BaseClient:
             connect_timeout=connect_timeout, verify=verify, cert=cert, headers=headers,
             max_connections=max_connections,
         )
-        self._ops = Operations(self._settings.base_url)
+        self._ops = Operations(self._settings.base_url, self._settings.headers)
 
     def _pool_options(self) -> dict[str, Any]:
         return self._settings.pool_options()

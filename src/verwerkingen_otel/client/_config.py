@@ -72,6 +72,8 @@ class ClientSettings:
         )
 
     def pool_options(self) -> dict[str, Any]:
-        """Keyword arguments for `httpx.Client` / `httpx.AsyncClient`, the transport aside."""
-        return dict(auth=self.auth, timeout=self.timeout, verify=self.verify,
-                    headers=self.headers, limits=self.limits)
+        """Keyword arguments for `httpx.Client` / `httpx.AsyncClient`, the transport aside.
+
+        `headers` is not among them: `send` would not add them, so `Operations` puts them on
+        each request it builds."""
+        return dict(auth=self.auth, timeout=self.timeout, verify=self.verify, limits=self.limits)

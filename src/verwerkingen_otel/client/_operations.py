@@ -115,16 +115,18 @@ def list_params(*, soort_object_id: str, object_id: str, objecttype: str = "pers
 class Operations:
     """Every API operation as a `Call`; no I/O here."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, headers: Mapping[str, str] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        # the client's own headers go on every request here: httpx's `send` adds none of them
+        self.headers = dict(headers or {})
 
     def _request(self, method: str, path_or_url: str, *, body: bytes | None = None,
                  headers: Mapping[str, str] | None = None, **kwargs: Any) -> httpx.Request:
         url = path_or_url if "://" in path_or_url else f"{self.base_url}{path_or_url}"
+        merged = {**self.headers, **(_JSON_HEADERS if body is not None else {}), **(headers or {})}
         if body is not None:
-            headers = {**_JSON_HEADERS, **(headers or {})}
             kwargs["content"] = body
-        request = httpx.Request(method, url, headers=headers, **kwargs)
+        request = httpx.Request(method, url, headers=merged, **kwargs)
         request.extensions[UNTRACED_EXTENSION] = True
         return request
 
