@@ -68,3 +68,21 @@ def test_error_classes_are_defined_only_in_errors_with_the_tree_in_its_docstring
     doc = importlib.import_module("verwerkingen_otel.client._errors").__doc__ or ""
     for name in defined["_errors"]:
         assert re.search(rf"^ *[*+-] {name}\b", doc, re.MULTILINE), name
+
+
+def test_the_twins_differ_only_in_async_and_await() -> None:
+    source = (PACKAGE_DIR / "_client.py").read_text()
+    sync = source[source.index("class VerwerkingenlogClient"):source.index("class AsyncVerwerkingenlogClient")]
+    asyn = source[source.index("class AsyncVerwerkingenlogClient"):]
+
+    def normalised(text: str) -> list[str]:
+        text = text.replace("yield from page.results", "for item in page.results:\n yield item")
+        for old, new in (("AsyncVerwerkingenlogClient", "VerwerkingenlogClient"), ("AsyncIterator", "Iterator"),
+                         ("AsyncBaseTransport", "BaseTransport"), ("AsyncClient", "Client"),
+                         ("aclose", "close"), ("__aenter__", "__enter__"), ("__aexit__", "__exit__"),
+                         ("async ", ""), ("await ", "")):
+            text = text.replace(old, new)
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        return lines[2:]  # the class line and its docstring differ by design
+
+    assert normalised(sync) == normalised(asyn)

@@ -115,7 +115,7 @@ class AsyncVerwerkingenlogClient(BaseClient):
         self._http = httpx.AsyncClient(**self._pool_options(), transport=transport)
 
     async def send_raw(self, request: httpx.Request) -> httpx.Response:
-        """Send a prepared request untraced; raises TransportError."""
+        """Send a prepared request untraced, for the delivery worker; raises TransportError."""
         with translate_httpx_errors(), untraced():
             return await self._http.send(request)
 
