@@ -106,3 +106,13 @@ def test_ci_runs_both_and_exits_with_the_first_failure(checkout: Path, main_rc: 
     done = run(checkout, ".ci/run")
     assert done.returncode == ci_rc
     assert done.stdout.splitlines()[0] == "main ran" and "oldest ran -q" in done.stdout
+
+
+def test_the_distribution_declares_the_instruments_extra() -> None:
+    """opentelemetry-instrument before contrib 0.47 reads our `instruments` extra and, when it is
+    missing, fails every instrumentation of the process (found by the oldest-OpenTelemetry run)."""
+    from importlib.metadata import metadata
+
+    assert "instruments" in (metadata("verwerkingen-otel").get_all("Provides-Extra") or [])
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["optional-dependencies"]["instruments"] == []  # each instrumented library is optional
