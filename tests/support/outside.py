@@ -3,8 +3,10 @@
 `install()` adds an audit hook (PEP 578) that notes every `open` of a path inside the
 repository's parent folder but outside the repository itself (a sibling folder or
 checkout). The root conftest fails the test during which such a read happened, naming the path.
-Elsewhere (the venv, /tmp, /usr, /proc) is not watched: only siblings of the checkout are a
-fresh clone's problem. Audit hooks cannot be removed, so the hook is installed once per process
+Elsewhere (the venv, /usr, /proc) is not watched: only siblings of the checkout are a fresh
+clone's problem. The temporary directory never counts (a checkout inside it, e.g.
+/tmp/fresh-clone, has every test's tmp_path as a "sibling"); there the static checks of
+tests/test_selfcontained.py still hold. Audit hooks cannot be removed, so the hook is installed once per process
 and only records; it never raises inside the code under test.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -20,6 +23,7 @@ __all__ = ["ROOT", "install", "take"]
 ROOT = Path(__file__).resolve().parents[2]
 _ROOT = str(ROOT) + os.sep
 _PARENT = str(ROOT.parent) + os.sep
+_TEMP = os.path.realpath(tempfile.gettempdir()) + os.sep
 _seen: list[str] = []
 _lock = threading.Lock()
 _installed = False
@@ -36,7 +40,7 @@ def _hook(event: str, args: tuple[object, ...]) -> None:
     if not os.path.isabs(path):
         path = os.path.join(os.getcwd(), path)
     path = os.path.normpath(path)
-    if path.startswith(_PARENT) and not (path + os.sep).startswith(_ROOT):
+    if path.startswith(_PARENT) and not (path + os.sep).startswith(_ROOT) and not path.startswith(_TEMP):
         with _lock:
             _seen.append(path)
 
