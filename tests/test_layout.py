@@ -13,8 +13,8 @@
 
 Until issue 9's packages exist the source is flat, so the checks it makes pass are marked
 xfail(strict=False) by `pending`; they are enforced by themselves once `capture/`, `web/`,
-`delivery/`, `client/` and `model/` are packages (LAYOUT_LANDED). The self-tests of the checker run
-always.
+`delivery/`, `client/` and `model/` are packages (LAYOUT_LANDED), except the ones named in
+STILL_PENDING. The self-tests of the checker run always.
 """
 
 from __future__ import annotations
@@ -46,7 +46,14 @@ PRIVATE_OTEL = frozenset({"_attributes", "_dict", "_immutable", "_disabled"})
 
 ISSUE_9_PACKAGES = ("model", "capture", "web", "delivery", "client")
 LAYOUT_LANDED = all((PACKAGE / name / "__init__.py").is_file() for name in ISSUE_9_PACKAGES)
-pending = pytest.mark.xfail(not LAYOUT_LANDED, strict=False, reason="issue 9 layout lands with the capture rewrite")
+# Checks to keep as xfail for a while after the layout lands (e.g. "line_limit" while a module
+# owned by another issue is still split); empty = every check enforced once LAYOUT_LANDED.
+STILL_PENDING: set[str] = set()
+
+
+def pending(check: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(not LAYOUT_LANDED or check in STILL_PENDING, strict=False,
+                             reason="issue 9 layout lands with the capture rewrite")
 
 
 class Import(NamedTuple):
@@ -169,27 +176,27 @@ def test_the_walk_sees_the_imports() -> None:
     assert {group_of(i.importer) for i in IMPORTS} >= {"server", "__init__", "cli"}
 
 
-@pending
+@pending("one_way")
 def test_imports_flow_one_way() -> None:
     assert upward_imports(IMPORTS) == []
 
 
-@pending
+@pending("packages")
 def test_every_module_is_in_a_package_or_a_face() -> None:
     assert outside_the_layout(list(modules())) == []
 
 
-@pending
+@pending("mutual")
 def test_no_two_modules_import_each_other() -> None:
     assert mutual_imports(IMPORTS) == []
 
 
-@pending
+@pending("line_limit")
 def test_no_module_is_over_the_line_limit() -> None:
     assert long_modules() == []
 
 
-@pending
+@pending("private_otel")
 def test_no_private_opentelemetry_state_is_touched() -> None:
     found = {p.relative_to(PACKAGE).as_posix(): private_otel_access(p.read_text(encoding="utf-8"))
              for p in sorted(PACKAGE.rglob("*.py"))}
