@@ -18,7 +18,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-__all__ = ["ROOT", "install", "take"]
+__all__ = ["ROOT", "beside", "install", "take"]
 
 ROOT = Path(__file__).resolve().parents[2]
 _ROOT = str(ROOT) + os.sep
@@ -40,9 +40,15 @@ def _hook(event: str, args: tuple[object, ...]) -> None:
     if not os.path.isabs(path):
         path = os.path.join(os.getcwd(), path)
     path = os.path.normpath(path)
-    if path.startswith(_PARENT) and not (path + os.sep).startswith(_ROOT) and not path.startswith(_TEMP):
+    if beside(path):
         with _lock:
             _seen.append(path)
+
+
+def beside(path: str, root: str = _ROOT, parent: str = _PARENT, temp: str = _TEMP) -> bool:
+    """Whether an absolute, normalised `path` is in the checkout's parent folder but not in the
+    checkout (`root`) nor in the temporary directory (each folder given with a trailing separator)."""
+    return path.startswith(parent) and not (path + os.sep).startswith(root) and not path.startswith(temp)
 
 
 def install() -> None:
