@@ -206,6 +206,32 @@ def test_no_private_opentelemetry_state_is_touched() -> None:
     assert {k: v for k, v in found.items() if v} == {}
 
 
+ERROR_PACKAGES = ("model", "capture", "delivery", "web", "client")
+
+
+def errors_outside_their_module(package: Path = PACKAGE) -> list[str]:
+    """Exception classes of the split packages defined anywhere but their `_errors.py` (STYLE H2)."""
+    found = []
+    for name in ERROR_PACKAGES:
+        for path in sorted((package / name).rglob("*.py")):
+            if path.name == "_errors.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ClassDef) and node.name.endswith(("Error", "Failure")):
+                    found.append(f"{path.relative_to(package).as_posix()}: {node.name}")
+    return found
+
+
+def test_every_exception_class_lives_in_its_packages_errors_module() -> None:
+    assert errors_outside_their_module() == []
+
+
+def test_the_errors_check_finds_a_stray_exception(tmp_path: Path) -> None:
+    package = write_package(tmp_path, {"model/__init__.py": "", "model/_errors.py": "class A(ValueError): ...\n",
+                                       "model/_checks.py": "class StrayError(ValueError): ...\n"})
+    assert errors_outside_their_module(package) == ["model/_checks.py: StrayError"]
+
+
 def test_server_imports_flow_one_way_apart_from_the_known_edges() -> None:
     """server/ holds now already, except the two edges issue 9 moves into model/ (Afnemer, headers)."""
     known_until_issue_9 = {"context", "headers"}
