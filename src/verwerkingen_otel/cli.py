@@ -49,8 +49,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 from .rules import add_rules_parser  # noqa: E402 - web: check-rules
 
+from .server.ops_cli import add_generate_parser, add_purge_parser  # noqa: E402 - scale: generate, purge
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_serve_parser, add_rules_parser,
                                                                  add_outbox_parser]
+SUBCOMMANDS += [add_generate_parser, add_purge_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -28,23 +28,23 @@ def _num(value: str | None) -> float:
     return 0.0 if value is None else float(value.replace(",", "."))
 
 
-def add_duration(start: datetime, duration: str) -> datetime | None:
-    """`start` + `duration`; None when the text is not a duration. Clamps at year 9999."""
+def add_duration(start: datetime, duration: str, sign: int = 1) -> datetime | None:
+    """`start` + `duration` (`sign` -1: minus); None when not a duration. Clamps at year 1 / 9999."""
     m = _DURATION.match(duration)
     if m is None:
         return None
     years, months = _num(m["y"]), _num(m["mo"])
-    whole_months = int(years) * 12 + int(months)
+    whole_months = sign * (int(years) * 12 + int(months))
     extra_days = (years - int(years)) * 365.2425 + (months - int(months)) * 30.436875
     try:
         year, month0 = divmod(start.month - 1 + whole_months, 12)
         year += start.year
         day = min(start.day, calendar.monthrange(year, month0 + 1)[1])
         moved = start.replace(year=year, month=month0 + 1, day=day)
-        return moved + timedelta(weeks=_num(m["w"]), days=_num(m["d"]) + extra_days, hours=_num(m["h"]),
-                                 minutes=_num(m["mi"]), seconds=_num(m["s"]))
+        return moved + sign * timedelta(weeks=_num(m["w"]), days=_num(m["d"]) + extra_days, hours=_num(m["h"]),
+                                        minutes=_num(m["mi"]), seconds=_num(m["s"]))
     except (ValueError, OverflowError):
-        return datetime(9999, 12, 31, tzinfo=timezone.utc)
+        return datetime(9999 if sign > 0 else 1, 12 if sign > 0 else 1, 31 if sign > 0 else 1, tzinfo=timezone.utc)
 
 
 def expiry_us(start: datetime, bewaartermijn: object) -> int | None:

@@ -37,8 +37,9 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
 
         return engine
+    # JIT compiles plans that read many rows; the log's queries read a page's worth, so it only adds latency
     return create_engine(url, hide_parameters=True, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW,
-                         pool_pre_ping=True)
+                         pool_pre_ping=True, connect_args={"options": "-c jit=off"})
 
 
 def create_private(path: str) -> None:

@@ -57,7 +57,7 @@ def _to_2(conn: Connection) -> None:
         if updates:
             conn.execute(text("UPDATE vl_actie_versies SET vervalt_us = :v WHERE seq = :s"), updates)
     conn.execute(text("DROP INDEX IF EXISTS vl_verwerkte_objecten_persoon"))
-    for table in (versies, metadata.tables["vl_verwerkte_objecten"]):
+    for table in (versies, metadata.tables["vl_verwerkte_objecten"], metadata.tables["vl_idempotentie"]):
         existing = {i["name"] for i in inspect(conn).get_indexes(table.name)}
         for index in table.indexes:
             if index.name not in existing:

@@ -84,23 +84,24 @@ idempotentie = Table(
     Column("sleutel", String(255), primary_key=True),
     Column("body_hash", String(64), nullable=False),
     Column("actie_id", String(36), nullable=False),
+    Index("vl_idempotentie_actie", "actie_id"),  # v2: purge finds a purged action's key
 )
 
-# Purging is the one exception to append-only, and is itself recorded: no personal data here.
+# Purging is the one exception to append-only, and is itself recorded: one row per batch, written
+# in the batch's own transaction (so nothing is deleted unrecorded). No personal data here.
 purge_log = Table(
     "vl_purge_log", metadata,
     Column("id", ID, primary_key=True, autoincrement=True),
-    Column("gestart", DateTime(timezone=True), nullable=False),
-    Column("beeindigd", DateTime(timezone=True)),
-    Column("door", String(255), nullable=False),  # "purge-cli user@host" or "server schedule"
+    Column("run", String(36), nullable=False),  # one purge run = several batches
+    Column("moment", DateTime(timezone=True), nullable=False),  # when this batch was committed
+    Column("door", String(255), nullable=False),  # "purge user@host" or "server schedule host"
     Column("peilmoment", DateTime(timezone=True), nullable=False),  # expired before this instant
-    Column("standaard_bewaartermijn", String(64)),
-    Column("oudste_tijdstip", Text),  # the period the purged actions happened in
-    Column("jongste_tijdstip", Text),
-    Column("acties", BigInteger, nullable=False, default=0),
-    Column("versies", BigInteger, nullable=False, default=0),
-    Column("objecten", BigInteger, nullable=False, default=0),
-    Column("proefrun", Boolean, nullable=False, default=False),
+    Column("standaard_bewaartermijn", String(64)),  # for actions without one; null: those are kept
+    Column("oudste_tijdstip", DateTime(timezone=True), nullable=False),  # the period the purged actions
+    Column("jongste_tijdstip", DateTime(timezone=True), nullable=False),  # happened in
+    Column("acties", BigInteger, nullable=False),
+    Column("versies", BigInteger, nullable=False),
+    Column("objecten", BigInteger, nullable=False),
 )
 
 __all__ = [

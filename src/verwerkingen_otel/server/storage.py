@@ -33,7 +33,7 @@ from .records import (
 )
 from .schema import SCHEMA_VERSION, idempotentie, metadata, objecten, vervangen, versies
 
-DEFAULT_COUNT_LIMIT = 10_000
+DEFAULT_COUNT_LIMIT = 5_000
 
 
 class Storage:
