@@ -10,6 +10,18 @@ import sys
 from typing import Any
 
 
+def add_serve_scale_options(p: argparse.ArgumentParser) -> None:
+    """`serve` options of issue 15 (counting, retention schedule, access log format)."""
+    p.add_argument("--count-limit", type=int, default=None, metavar="N",
+                   help="list `count` is exact up to N matches, a lower bound above (default 5000)")
+    p.add_argument("--default-bewaartermijn", metavar="DURATION",
+                   help="ISO 8601 retention (e.g. P20Y) for actions without a bewaartermijn; default: keep them")
+    p.add_argument("--purge-interval", type=float, default=None, metavar="SECONDS",
+                   help="purge expired actions every SECONDS inside the server (default 0: no schedule)")
+    p.add_argument("--access-log-format", choices=["plain", "json"], default="plain",
+                   help="access log lines as plain text (default) or one JSON object per line")
+
+
 def add_generate_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "generate", help="fill a log with realistic generated actions (try your own hardware)",

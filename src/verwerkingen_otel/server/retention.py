@@ -128,7 +128,7 @@ def _purge_batch(storage: Storage, conn: Connection, cond: Any, batch: int, now:
 
 def purge(storage: Storage, *, now: datetime | None = None, default_bewaartermijn: str | None = None,
           batch: int = 100, door: str | None = None, advance: Callable[[int], None] | None = None,
-          pause: float = 0.0) -> PurgeResult:
+          pause: float = 0.0, stop: Any = None) -> PurgeResult:
     """Delete every expired action in batches of at most `batch` actions; returns the totals."""
     now = now or datetime.now(timezone.utc)
     door = door or who()
@@ -147,6 +147,8 @@ def purge(storage: Storage, *, now: datetime | None = None, default_bewaartermij
             result.batches += 1
             if advance is not None:
                 advance(done)
+            if stop is not None and stop.is_set():
+                return result
             if pause:
                 time.sleep(pause)  # leave room for writers between batches
     return result
