@@ -112,12 +112,22 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, sending)
         finally:
+            self._record(scope, status, time.perf_counter() - start)
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        try:
             if self._templates is None:
                 self._templates = _templates(self.starlette)
-            route = self._templates.get(scope.get("endpoint"), "unmatched")
+            endpoint = scope.get("endpoint")
+            try:
+                route = self._templates.get(endpoint, "unmatched")
+            except TypeError:  # a mounted Router (no route matched inside the mount) is unhashable
+                route = "unmatched"
             method = scope.get("method", "?") if scope.get("method") in _METHODS else "other"
             self.metrics.requests.labels(route, method, str(status)).inc()
-            self.metrics.latency.labels(route, method).observe(time.perf_counter() - start)
+            self.metrics.latency.labels(route, method).observe(seconds)
+        except Exception as e:  # noqa: BLE001 - metrics never break a request
+            log.error("metrics: %s", type(e).__name__)
 
 
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
