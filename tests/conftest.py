@@ -26,7 +26,7 @@ def isolated_pipeline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No VERWERKINGEN_* from outside and no pipeline installed; whatever the test configures is
     shut down and the pipeline before it put back."""
     import verwerkingen_otel as vo
-    from verwerkingen_otel.pipeline import install
+    from verwerkingen_otel.capture import install
 
     for key in list(os.environ):
         if key.startswith("VERWERKINGEN_") and not key.startswith("VERWERKINGEN_TEST_"):

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from verwerkingen_otel.config import _SETTINGS, Settings
+from verwerkingen_otel.capture import SETTINGS, Settings
+from verwerkingen_otel.delivery import registered_names
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -19,8 +20,8 @@ ARCHITECTURE = ROOT.parent / "shared" / "design" / "ARCHITECTURE.md"
 
 
 def test_every_setting_and_env_var_is_in_the_configuration_reference() -> None:
-    missing = [s.name for s in _SETTINGS if f"`{s.name}`" not in CONFIGURATION]
-    missing += [s.env for s in _SETTINGS if f"`{s.env}`" not in CONFIGURATION]
+    missing = [name for name, _, _ in SETTINGS if f"`{name}`" not in CONFIGURATION]
+    missing += [env for _, env, _ in SETTINGS if f"`{env}`" not in CONFIGURATION]
     missing += [f.removeprefix("_") for f in Settings.__dataclass_fields__
                 if f != "sources" and f"`{f}`" not in CONFIGURATION]
     assert missing == []
@@ -29,8 +30,8 @@ def test_every_setting_and_env_var_is_in_the_configuration_reference() -> None:
 def test_every_documented_setting_exists() -> None:
     """The reference's setting rows name real settings only (no stale entries)."""
     rows = re.findall(r"^\| `([a-z_]+)` \| `(VERWERKINGEN_[A-Z_]+)` \|", CONFIGURATION, re.MULTILINE)
-    assert len(rows) == len(_SETTINGS)
-    assert {(s.name, s.env) for s in _SETTINGS} == set(rows)
+    assert len(rows) == len(SETTINGS)
+    assert {(name, env) for name, env, _ in SETTINGS} == set(rows)
 
 
 def test_every_env_var_the_code_reads_is_documented() -> None:
@@ -45,11 +46,11 @@ def test_every_env_var_the_code_reads_is_documented() -> None:
 def test_defaults_in_the_reference_are_the_code_defaults() -> None:
     rows = {m[0]: m[2] for m in re.findall(r"^\| `([a-z_]+)` \| `(VERWERKINGEN_[A-Z_]+)` \| ([^|]*) \|",
                                              CONFIGURATION, re.MULTILINE)}
-    for setting in _SETTINGS:
-        if setting.default is None or isinstance(setting.default, bool):
+    for name, _, default in SETTINGS:
+        if default is None or isinstance(default, bool):
             continue
-        shown = f"{setting.default:g}" if isinstance(setting.default, float) else str(setting.default)
-        assert f"`{shown}`" in rows[setting.name], setting.name
+        shown = f"{default:g}" if isinstance(default, float) else str(default)
+        assert f"`{shown}`" in rows[name], name
     assert "`false`" in rows["strict"]
     from verwerkingen_otel.delivery import DEFAULT_OUTBOX
 
@@ -81,7 +82,7 @@ def test_every_env_var_in_the_architecture_table_is_implemented_with_that_name()
     table = text.split("| setting | env var | meaning |", 1)[1].split("\n\n", 1)[0]
     rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("|---")]
     assert len(rows) >= 9
-    by_env = {s.env: s.name for s in _SETTINGS}
+    by_env = {env: name for name, env, _ in SETTINGS}
     seen = 0
     for row in rows:
         setting_cell, env_cell = (cell.strip() for cell in row.strip("|").split("|")[:2])
@@ -95,8 +96,8 @@ def test_every_env_var_in_the_architecture_table_is_implemented_with_that_name()
 
 
 def test_the_values_in_the_architecture_table_are_accepted() -> None:
-    from verwerkingen_otel.config import load_settings
-    from verwerkingen_otel.pipeline import _DELIVERIES, _EXPORTERS
+    from verwerkingen_otel.capture import load_settings
+    _EXPORTERS, _DELIVERIES = registered_names()
 
     text = architecture()
     delivery_row = next(line for line in text.splitlines() if line.startswith("| delivery |"))
@@ -216,7 +217,7 @@ def test_documented_command_exists(where: str, line: str, capsys: pytest.Capture
 
 
 def test_every_attribute_and_api_field_is_in_the_attribute_convention() -> None:
-    from verwerkingen_otel import attributes
+    from verwerkingen_otel import model as attributes
     from verwerkingen_otel.model import API_KEYS
 
     text = (DOCS / "attributes.md").read_text(encoding="utf-8")
@@ -308,7 +309,7 @@ def test_python_sample_uses_real_names(where: str, code: str) -> None:
 def test_every_env_var_the_docs_name_exists() -> None:
     """No stale or misspelt variable in the docs, the example READMEs or the .env example."""
     pattern = re.compile(r"\b((?:OTEL_PYTHON_)?VERWERKINGEN_[A-Z][A-Z_]*[A-Z])\b")
-    in_code: set[str] = {s.env for s in _SETTINGS}  # built from the setting names, not literals
+    in_code: set[str] = {env for _, env, _ in SETTINGS}  # built from the setting names, not literals
     for path in [*(ROOT / "src").rglob("*.py"), *(ROOT / "scripts").glob("*"), *(ROOT / "tests").rglob("*.py")]:
         if path.is_file():
             in_code |= set(pattern.findall(path.read_text(encoding="utf-8", errors="replace")))

@@ -14,7 +14,7 @@ import pytest
 import verwerkingen_otel as vo
 from verwerkingen_otel.testing import RecordedVerwerkingen
 
-from .values import ACTIVITEIT, BSN_A, BSN_B, BSN_C
+from tests.support.values import ACTIVITEIT, BSN_A, BSN_B, BSN_C
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 

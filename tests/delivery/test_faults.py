@@ -20,9 +20,9 @@ from tests.delivery.conftest import FAST, SECRET, actie_namen, make_actie
 from tests.delivery.faultproxy import FaultProxy
 from tests.support.logserver import LogServer
 from verwerkingen_otel.delivery import OutboxDelivery, RetryPolicy
-from verwerkingen_otel.delivery_base import RecordingError
-from verwerkingen_otel.exporter import ApiExporter
-from verwerkingen_otel.outbox import Outbox
+from verwerkingen_otel.delivery import RecordingError
+from verwerkingen_otel.delivery import ApiExporter
+from verwerkingen_otel.delivery import Outbox
 
 
 def delivery_to(api_url: str, outbox: Path, *, secret: str = SECRET, timeout: float = 5.0,
