@@ -9,7 +9,7 @@
    `--reuse` a database that already holds them is used as it is.
 2. Starts the real server (`verwerkingen-otel serve`, uvicorn, loopback) on it and measures,
    one request at a time: the Bewerking list and the Inzage list of typical persons (page 1),
-   of each heavy person (page 1, then 10 pages following `next`, then 5 pages jumped to by
+   of each heavy person (page 1, then 30 pages following `next`, then 5 pages jumped to by
    number), GET by actieId, PATCH by verwerkingId.
 3. POST throughput at concurrency 16 on the filled database vs the same server on an empty
    one (alternating, best of two each), printed as a ratio.
@@ -112,16 +112,17 @@ def measure_reads(api: str, heavy: dict[str, int], typical: int, samples: int, r
             t.request("list typical (Inzage)", "GET", "/verwerkte-objecten", 200, params=person(pid, **window))
         for pid, n in heavy.items():
             label = {"900020000": "20,000 recent", "900050000": "50,000 spread"}.get(pid, "5,000")
-            label = f"list heavy {label} ({n:,})"
-            page = t.request(label, "GET", "/verwerkingsacties", 200, params=person(pid)).json()
-            for _ in range(10):  # follow `next`: the keyset path
+            label = f"heavy {label} ({n:,})"
+            page = t.request(f"list {label}: page 1", "GET", "/verwerkingsacties", 200, params=person(pid)).json()
+            for _ in range(30):  # follow `next`: the keyset path
                 if not page["next"]:
                     break
-                page = t.request(label, "GET", page["next"], 200).json()
-            last = max(1, min(page["count"], n) // 100)
+                page = t.request(f"list {label}: next", "GET", page["next"], 200).json()
+            last = max(1, n // 100)
             for number in rng.sample(range(2, last + 1), min(5, max(0, last - 1))):  # jumps: offset over the index
-                t.request(label, "GET", "/verwerkingsacties", 200, params=person(pid, page=str(number)))
-            t.request(label.replace("list", "inzage"), "GET", "/verwerkte-objecten", 200, params=person(pid, **window))
+                t.request(f"list {label}: jump", "GET", "/verwerkingsacties", 200,
+                          params=person(pid, page=str(number)))
+            t.request(f"inzage {label}: page 1", "GET", "/verwerkte-objecten", 200, params=person(pid, **window))
         for actie_id in rng.sample(ids, min(len(ids), samples * 2)):
             t.request("GET by actieId", "GET", f"/verwerkingsacties/{actie_id}", 200)
         for verwerking_id in verwerkingen[: max(1, samples // 2)]:
@@ -237,17 +238,19 @@ def main() -> int:
         finally:
             drop()
 
-    print(f"\n{'measurement':<44} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    print(f"\n{'measurement':<50} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     for label, ms in timer.samples.items():
         p50, p95, p99 = quantiles(ms)
-        print(f"{label:<44} {len(ms):>5} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f}")
+        print(f"{label:<50} {len(ms):>5} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f}")
     typical_p95 = quantiles(timer.samples["list typical (Bewerking)"])[1]
-    heavy_p95 = max(quantiles(ms)[1] for label, ms in timer.samples.items() if label.startswith(("list heavy",
-                                                                                                   "inzage heavy")))
+    heavy_p95 = max(quantiles(ms)[1] for label, ms in timer.samples.items()
+                    if label.startswith(("list heavy", "inzage heavy")) and not label.endswith("jump"))
+    jump_p95 = max((quantiles(ms)[1] for label, ms in timer.samples.items() if label.endswith("jump")), default=0.0)
     print(f"\nPOST/s at concurrency {CONCURRENCY}: filled {rates['filled']:.0f}, empty {rates['empty']:.0f}: "
           f"ratio {rates['filled'] / rates['empty']:.2f} (target >= 0.8)")
     print(f"ratio heavy-person page p95 / typical list p95: {heavy_p95 / typical_p95:.1f}x "
-          f"(typical p95 {typical_p95:.1f} ms, worst heavy p95 {heavy_p95:.1f} ms)")
+          f"(typical p95 {typical_p95:.1f} ms, worst heavy p95 {heavy_p95:.1f} ms over page 1 and `next`; "
+          f"pages jumped to by number: worst p95 {jump_p95:.1f} ms)")
     print(f"GET by id p95: {quantiles(timer.samples['GET by actieId'])[1]:.1f} ms (target <= 10)")
     return 0
 

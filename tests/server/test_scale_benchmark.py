@@ -18,8 +18,9 @@ def test_the_scale_benchmark_runs_small(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     out = r.stdout
     assert "database: sqlite" in out and "2,016 versions" in out
-    for label in ("list typical (Bewerking)", "list typical (Inzage)", "list heavy 50,000 spread (500)",
-                  "list heavy 20,000 recent (200)", "GET by actieId", "PATCH by verwerkingId"):
+    for label in ("list typical (Bewerking)", "list typical (Inzage)", "list heavy 50,000 spread (500): page 1",
+                  "list heavy 50,000 spread (500): next", "list heavy 50,000 spread (500): jump",
+                  "inzage heavy 20,000 recent (200): page 1", "GET by actieId", "PATCH by verwerkingId"):
         assert re.search(rf"^{re.escape(label)}\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+$", out, re.MULTILINE), label
     assert re.search(r"^POST/s at concurrency 16: filled \d+, empty \d+: ratio \d+\.\d\d", out, re.MULTILINE)
     assert "generate: 2,016 versions" in r.stderr  # the progress summary of `generate`

@@ -29,10 +29,11 @@ def _to_2(conn: Connection) -> None:
                          ("eerste", "BOOLEAN")):
         conn.execute(text(f"ALTER TABLE vl_verwerkte_objecten ADD COLUMN {column} {kind}"))
     conn.execute(text("ALTER TABLE vl_actie_versies ADD COLUMN vervalt_us BIGINT"))
-    for column in ("tijdstip_us", "actie_id", "vertrouwelijkheid", "tijdstip_datum", "verwerkingsactiviteit_id"):
-        conn.execute(text(
-            f"UPDATE vl_verwerkte_objecten SET {column} = "
-            f"(SELECT v.{column} FROM vl_actie_versies v WHERE v.seq = vl_verwerkte_objecten.versie_seq)"))
+    columns = "tijdstip_us, actie_id, vertrouwelijkheid, tijdstip_datum, verwerkingsactiviteit_id"
+    conn.execute(text(  # one pass over the object rows (row-value assignment: PostgreSQL, SQLite >= 3.15)
+        f"UPDATE vl_verwerkte_objecten SET ({columns}) = "
+        f"(SELECT v.{columns.replace(', ', ', v.')} FROM vl_actie_versies v "
+        f"WHERE v.seq = vl_verwerkte_objecten.versie_seq)"))
     conn.execute(text(
         "UPDATE vl_verwerkte_objecten SET eerste = (positie = (SELECT min(o2.positie) FROM vl_verwerkte_objecten o2 "
         "WHERE o2.versie_seq = vl_verwerkte_objecten.versie_seq AND o2.object_id = vl_verwerkte_objecten.object_id "

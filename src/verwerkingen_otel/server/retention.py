@@ -15,7 +15,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from sqlalchemy import and_, delete, func, insert, select, text
@@ -48,7 +48,6 @@ class PurgeResult:
 
 
 def _from_us(us: int) -> datetime:
-    from datetime import timedelta
     return EPOCH + timedelta(microseconds=us)
 
 
@@ -136,7 +135,7 @@ def purge(storage: Storage, *, now: datetime | None = None, default_bewaartermij
     for cond in _expired(now, default_bewaartermijn):
         while True:
             t0 = time.perf_counter()
-            with storage._write() as conn:  # noqa: SLF001 - one short write transaction per batch
+            with storage.write() as conn:  # one short write transaction per batch
                 done = _purge_batch(storage, conn, cond, batch, now, default_bewaartermijn, door, result)
             if done == -1:
                 time.sleep(0.05)

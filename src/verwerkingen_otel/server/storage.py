@@ -77,6 +77,10 @@ class Storage:
             with self.engine.begin() as conn:
                 yield conn
 
+    def write(self) -> Any:
+        """One write transaction (SQLite: the write lock taken up front), for maintenance like purge."""
+        return self._write()
+
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         """One snapshot per read (a page's `count` and `results` agree; SQLite does this anyway)."""
