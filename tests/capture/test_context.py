@@ -339,7 +339,7 @@ def test_many_threads_record_every_action_with_a_unique_tijdstip(
 async def test_tasks_copy_the_context(verwerkingen: RecordedVerwerkingen) -> None:
     @vo.verwerkingsactie(actie_naam="Taak", objecten=[vo.persoon("bsn")])
     async def taak(bsn: str) -> None:
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # deliberate: yields to the loop so the tasks interleave (what is tested)
 
     @vo.verwerkingsactie(actie_naam="Ouder", objecten=[vo.persoon("bsn")])
     async def ouder(bsn: str) -> None:
@@ -356,7 +356,7 @@ async def test_concurrent_tasks_do_not_mix_actions(verwerkingen: RecordedVerwerk
     @vo.verwerkingsactie(actie_naam="Verzoek", objecten=[vo.persoon("bsn")])
     async def verzoek(bsn: str) -> str:
         for _ in range(3):
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # deliberate: yields to the loop so the tasks interleave (what is tested)
         vo.current_actie().add_object(bsn, betrokkenheid="Nogmaals")  # type: ignore[union-attr]
         return vo.current_actie().verwerking_id  # type: ignore[union-attr]
 

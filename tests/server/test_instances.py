@@ -22,7 +22,7 @@ from sqlalchemy import select
 from tests.server.conftest import CLIENTS, actie_body, full_put_body, secret_of
 from tests.support.bsn import random_bsn
 from tests.support.logserver import LogServer, mint_token, write_clients_file
-from verwerkingen_otel.server.schema import idempotentie, vervangen, versies
+from verwerkingen_otel.server.tables import idempotentie, vervangen, versies
 from verwerkingen_otel.server.settings import database_url as to_url
 from verwerkingen_otel.server.storage import Storage
 

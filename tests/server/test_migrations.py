@@ -18,7 +18,7 @@ from sqlalchemy import (
 
 from tests.support.logserver import LogServer, mint_token
 from verwerkingen_otel.server.records import PersonFilter
-from verwerkingen_otel.server.schema import schema_versie, versies
+from verwerkingen_otel.server.tables import schema_versie, versies
 from verwerkingen_otel.server.settings import database_url as to_url
 from verwerkingen_otel.server.storage import Storage
 

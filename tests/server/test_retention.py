@@ -22,7 +22,7 @@ from tests.support.logserver import LogServer, mint_token
 from verwerkingen_otel.model import format_tijdstip
 from verwerkingen_otel.server.records import NewActie, PersonFilter, StoredObject
 from verwerkingen_otel.server.retention import count_expired, purge
-from verwerkingen_otel.server.schema import idempotentie, objecten, purge_log, vervangen, versies
+from verwerkingen_otel.server.tables import idempotentie, objecten, purge_log, vervangen, versies
 from verwerkingen_otel.server.settings import database_url as to_url
 from verwerkingen_otel.server.storage import Storage
 

@@ -23,7 +23,7 @@ from ..model import (
     Vertrouwelijkheid,
 )
 from ._clock import tijdstip_of
-from ._objects import Part, render_object
+from ._object_parts import Part, render_object
 
 __all__ = ["Actie", "actie_var", "current_actie"]
 

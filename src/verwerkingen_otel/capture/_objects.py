@@ -2,8 +2,7 @@
 
 A spec is checked when it is made (betrokkenheid, soorten gegevens) and placed against the
 decorated function's signature at decoration time, so per call only the BSN itself is
-checked. Each object is made as the model's `VerwerktObject` (what delivery gets) together
-with its JSON (the span attribute form), both from a template made once per spec.
+checked; each object is made from a template (`_object_parts`).
 
 Bad data at run time (a value that is no valid BSN) never crashes the host application and is
 never silently dropped: the action is recorded with a placeholder object whose
@@ -17,26 +16,19 @@ names the action, the spec and the rule broken (never the value), and the pipeli
 from __future__ import annotations
 
 import inspect
-import json
-import logging
 from typing import Any, Callable, Iterable
 
-from ..model import (
-    NAAM_MAX,
-    FieldError,
-    InvalidValue,
-    ValidationError,
-    VerwerktObject,
-    VerwerktSoortGegeven,
-    check_bsn,
-    check_object_id,
-    check_text,
-    make_verwerkt_object,
-    object_json,
-)
+from ..model import NAAM_MAX, InvalidValue, VerwerktObject, check_text
 from ._errors import ConfigurationError
-from ._pipeline import current_pipeline
-
+from ._object_parts import (
+    INGEHOUDEN_OBJECT_ID,
+    ONGELDIG_SOORT_OBJECT_ID,
+    Part,
+    Template,
+    checked_template,
+    invalid_part,
+    render_object,
+)
 
 __all__ = [
     "INGEHOUDEN_OBJECT_ID",
@@ -49,98 +41,7 @@ __all__ = [
     "render_object",
 ]
 
-logger = logging.getLogger("verwerkingen_otel.capture")
-
-ONGELDIG_SOORT_OBJECT_ID = "ongeldig"
-"""soortObjectId of the placeholder recorded for a value that is no valid identifier."""
-INGEHOUDEN_OBJECT_ID = "ingehouden"
-"""objectId of that placeholder: the invalid value itself is withheld."""
-
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _MISSING = object()
-
-Part = tuple[VerwerktObject, str]
-"""One object of an action: the typed object and its JSON (API form) for the span attribute."""
-
-
-class _Template:
-    """One kind of object (type, soort, betrokkenheid, soorten): its fields and its JSON with a
-    hole for the objectId, so per call only the identifier is checked and filled in."""
-
-    __slots__ = ("soort_object_id", "is_bsn", "fields", "head", "tail", "placeholder", "_open", "_close")
-
-    def __init__(self, objecttype: str, soort_object_id: str, betrokkenheid: str | None, soorten: tuple[str, ...]) -> None:
-        self.soort_object_id = soort_object_id
-        self.is_bsn = soort_object_id.upper() == "BSN"
-        self.fields = {
-            "objecttype": objecttype,
-            "soort_object_id": soort_object_id,
-            "object_id": None,
-            "betrokkenheid": betrokkenheid,
-            "verwerkte_soorten_gegevens": tuple(VerwerktSoortGegeven(s) for s in soorten),
-            "verwerkt_object_id": None,
-        }
-        self.head = _dumps({"objecttype": objecttype, "soortObjectId": soort_object_id})[:-1] + ',"objectId":'
-        tail = ""
-        if betrokkenheid is not None:
-            tail += ',"betrokkenheid":' + _dumps(betrokkenheid)
-        if soorten:
-            tail += ',"verwerkteSoortenGegevens":' + _dumps([{"soortGegeven": s} for s in soorten])
-        self.tail = tail + "}"
-        self._open = self.head + '"'
-        self._close = '"' + self.tail
-        withheld = dict(self.fields, soort_object_id=ONGELDIG_SOORT_OBJECT_ID, object_id=INGEHOUDEN_OBJECT_ID)
-        self.placeholder: Part = (
-            VerwerktObject.from_trusted(withheld),
-            _dumps({"objecttype": objecttype, "soortObjectId": ONGELDIG_SOORT_OBJECT_ID})[:-1]
-            + ',"objectId":"' + INGEHOUDEN_OBJECT_ID + '"' + self.tail,
-        )
-
-    def render(self, value: object, label: str, actie_label: str, strict: bool) -> Part | None:
-        if value is None:
-            return None
-        try:
-            fields = self.fields.copy()
-            if self.is_bsn:  # a valid BSN is nine ASCII digits: nothing to escape
-                object_id = fields["object_id"] = check_bsn(value)
-                return VerwerktObject.from_trusted(fields), self._open + object_id + self._close
-            object_id = fields["object_id"] = check_object_id(self.soort_object_id, value)
-            return VerwerktObject.from_trusted(fields), self.head + _dumps(object_id) + self.tail
-        except InvalidValue as exc:
-            return _invalid(self.placeholder, label, exc.code, exc.reason, actie_label, strict)
-
-
-def _invalid(placeholder: Part, label: str, code: str, reason: str, actie_label: str, strict: bool) -> Part:
-    if strict:
-        raise ValidationError([FieldError(label, code, reason)])
-    logger.warning(
-        "verwerkingsactie %s: %s is not valid (%s); recorded with objectId withheld", actie_label, label, reason
-    )
-    pipeline = current_pipeline()
-    if pipeline is not None:
-        pipeline.count("invalid_objects")
-    return placeholder
-
-
-def _checked_template(
-    soort_object_id: object, betrokkenheid: object, soorten_gegevens: Iterable[object], setting: str
-) -> _Template:
-    """Check the static parts of an object by the model's rules; errors name `setting.<part>`."""
-    if isinstance(soorten_gegevens, (str, bytes)):
-        raise ConfigurationError(f"{setting}.soorten_gegevens", "must be a list of names, not one string")
-    soorten = tuple(soorten_gegevens)
-    for part, value in (("soort_object_id", soort_object_id), ("betrokkenheid", betrokkenheid)):
-        if value is not None or part == "soort_object_id":
-            try:
-                check_text(value, NAAM_MAX)
-            except InvalidValue as exc:
-                raise ConfigurationError(f"{setting}.{part}", exc.reason) from None
-    for soort in soorten:
-        try:
-            check_text(soort, NAAM_MAX)
-        except InvalidValue as exc:
-            raise ConfigurationError(f"{setting}.soorten_gegevens", exc.reason) from None
-    return _Template("persoon", soort_object_id, betrokkenheid, soorten)  # type: ignore[arg-type]
 
 
 def _many(value: object) -> Iterable[object]:
@@ -183,7 +84,7 @@ class ObjectSpec:
 
 
 class _FromArgument(ObjectSpec):
-    def __init__(self, argument: str, template: _Template) -> None:
+    def __init__(self, argument: str, template: Template) -> None:
         self.argument = argument
         self.template = template
         self.label = f"persoon({argument!r})"
@@ -244,7 +145,7 @@ class _ArgumentPlacement(Placement):
 class _FromCallable(ObjectSpec, Placement):
     """persoon(from_args=fn) / persoon(from_result=fn) / personen_uit_resultaat(fn)."""
 
-    def __init__(self, fn: Callable[..., Any], template: _Template, from_result: bool, label: str,
+    def __init__(self, fn: Callable[..., Any], template: Template, from_result: bool, label: str,
                  hits: bool, spec_args: tuple[Any, ...]) -> None:
         self.fn = fn
         self.template = template
@@ -252,7 +153,7 @@ class _FromCallable(ObjectSpec, Placement):
         self.label = label
         self.hits = hits  # personen_uit_resultaat: a hit may carry its own betrokkenheid
         self._spec_args = spec_args  # (objecttype, soort_object_id, soorten) for per-hit templates
-        self._by_betrokkenheid: dict[str, _Template] = {}
+        self._by_betrokkenheid: dict[str, Template] = {}
 
     def place(self, signature: inspect.Signature | None) -> Placement:
         return self
@@ -279,7 +180,7 @@ class _FromCallable(ObjectSpec, Placement):
     def _failed(self, exc: Exception, actie_label: str, strict: bool) -> Part:
         if strict:
             raise exc
-        return _invalid(self.template.placeholder, self.label, "error", f"it raised {type(exc).__name__}",
+        return invalid_part(self.template.placeholder, self.label, "error", f"it raised {type(exc).__name__}",
                         actie_label, strict)
 
     def _add(self, parts: list[Part], value: Any, actie_label: str, strict: bool) -> None:
@@ -303,7 +204,7 @@ class _FromCallable(ObjectSpec, Placement):
             if part is not None:
                 parts.append(part)
 
-    def _template_for(self, betrokkenheid: object, label: str, actie_label: str, strict: bool) -> _Template:
+    def _template_for(self, betrokkenheid: object, label: str, actie_label: str, strict: bool) -> Template:
         if betrokkenheid is None:
             return self.template
         cached = self._by_betrokkenheid.get(betrokkenheid) if isinstance(betrokkenheid, str) else None
@@ -313,9 +214,9 @@ class _FromCallable(ObjectSpec, Placement):
         try:
             text = check_text(betrokkenheid, NAAM_MAX)
         except InvalidValue as exc:
-            _invalid(self.template.placeholder, f"{label}.betrokkenheid", exc.code, exc.reason, actie_label, strict)
+            invalid_part(self.template.placeholder, f"{label}.betrokkenheid", exc.code, exc.reason, actie_label, strict)
             return self.template
-        template = _Template(objecttype, soort, text, soorten)
+        template = Template(objecttype, soort, text, soorten)
         if len(self._by_betrokkenheid) < 64:
             self._by_betrokkenheid[text] = template
         return template
@@ -345,7 +246,7 @@ def persoon(
     given = [x for x in (argument, from_args, from_result) if x is not None]
     if len(given) != 1:
         raise ConfigurationError("objecten", "persoon(...) takes exactly one of an argument name, from_args or from_result")
-    template = _checked_template(soort_object_id, betrokkenheid, soorten_gegevens, "persoon")
+    template = checked_template(soort_object_id, betrokkenheid, soorten_gegevens, "persoon")
     if argument is not None:
         if not isinstance(argument, str) or not argument.isidentifier():
             raise ConfigurationError("objecten", "persoon(...) takes the name of the argument holding the BSN")
@@ -375,44 +276,6 @@ def personen_uit_resultaat(
         soorten_gegevens = tuple(soorten_gegevens)
     if not callable(select):
         raise ConfigurationError("objecten", "personen_uit_resultaat(...) takes a callable over the result")
-    template = _checked_template(soort_object_id, betrokkenheid, soorten_gegevens, "personen_uit_resultaat")
+    template = checked_template(soort_object_id, betrokkenheid, soorten_gegevens, "personen_uit_resultaat")
     spec_args = ("persoon", soort_object_id, tuple(soorten_gegevens))
     return _FromCallable(select, template, True, f"personen_uit_resultaat({_callable_name(select)})", True, spec_args)
-
-
-def render_object(
-    object_id: object,
-    *,
-    objecttype: object,
-    soort_object_id: object,
-    betrokkenheid: object,
-    soorten_gegevens: Iterable[object],
-    label: str,
-    actie_label: str,
-    strict: bool,
-) -> Part | None:
-    """Validate one object given at run time and render it; invalid → placeholder or, strict, raise."""
-    if object_id is None:
-        return None
-    try:
-        obj = make_verwerkt_object(
-            object_id,
-            objecttype=objecttype,
-            soort_object_id=soort_object_id,
-            betrokkenheid=betrokkenheid,
-            soorten_gegevens=soorten_gegevens,
-            path=label,
-        )
-    except ValidationError as exc:
-        if strict:
-            raise
-        first = exc.errors[0]
-        safe_betrokkenheid = betrokkenheid if _is_text(betrokkenheid) else None
-        safe_soorten = tuple(s for s in soorten_gegevens if _is_text(s)) if not isinstance(soorten_gegevens, str) else ()
-        placeholder = _Template("persoon", ONGELDIG_SOORT_OBJECT_ID, safe_betrokkenheid, safe_soorten).placeholder  # type: ignore[arg-type]
-        return _invalid(placeholder, first.name, first.code, first.reason, actie_label, False)
-    return obj, object_json(obj)
-
-
-def _is_text(value: object) -> bool:
-    return isinstance(value, str) and len(value) <= NAAM_MAX

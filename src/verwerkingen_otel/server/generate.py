@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from .duration import expiry_us
 from .records import instant_us
-from .schema import objecten, vervangen, versies
+from .tables import objecten, vervangen, versies
 from .storage import Storage
 
 BATCH = 5_000

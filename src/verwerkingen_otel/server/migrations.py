@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from ..model import check_datetime
 from .duration import expiry_us
 from .records import SchemaTooNew
-from .schema import SCHEMA_VERSION, metadata, schema_versie, versies
+from .tables import SCHEMA_VERSION, metadata, schema_versie, versies
 
 MIGRATION_LOCK = 7261534  # pg_advisory_xact_lock key of schema start-up
 

@@ -29,7 +29,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .engine import pool_status
-from .schema import SCHEMA_VERSION
+from .tables import SCHEMA_VERSION
 from .state import ServerState
 
 log = logging.getLogger("verwerkingen_otel.server.ops")

@@ -17,7 +17,7 @@ from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.engine import Connection
 
 from .records import ListPage, PersonFilter, StoredActie, StoredObject, instant_us
-from .schema import objecten, vervangen, versies
+from .tables import objecten, vervangen, versies
 
 DAY_US = 86_400_000_000
 Key = tuple[int, str, int]  # (tijdstip_us, actie_id, positie) of a row: the list order

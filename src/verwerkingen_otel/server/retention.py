@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from .duration import add_duration
 from .reading import not_replaced
 from .records import EPOCH, instant_us
-from .schema import idempotentie, objecten, purge_log, vervangen, versies
+from .tables import idempotentie, objecten, purge_log, vervangen, versies
 from .storage import Storage
 
 PURGE_LOCK = 7261535  # at most one purge batch at a time over all instances (PostgreSQL)

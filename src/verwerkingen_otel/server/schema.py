@@ -1,110 +1,73 @@
-"""The tables of the log (SQLAlchemy Core) and the schema version this server writes.
+"""Serves the standard's OpenAPI files: `GET /api/v1/schema` (list) and `/api/v1/schema/{name}`.
 
-The log tables are append-only: a change is a new row. Two things make lists cheap whatever
-the size of the log (docs/production.md, "Query plans"):
-
-- every object row carries the immutable fields of its version that lists filter and order on
-  (`tijdstip_us`, `actie_id`, `vertrouwelijkheid`, ...), so one index on (person, time) serves
-  a person's list in order, without touching the versions table;
-- `vl_vervangen_versies` records, append-only, every version that a newer one superseded, so
-  "is this version current?" is one primary-key probe.
+The files are the published VNG standard, shipped unchanged as package data in `openapi/`
+(origin and licence in openapi/README.md), so a user can fetch exactly the contract this server
+implements. Public, like the standard itself: no token needed, and none is checked.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text,
-    UniqueConstraint,
-)
+import re
+from dataclasses import dataclass
+from pathlib import Path
 
-SCHEMA_VERSION = 2
-ID = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER PRIMARY KEY only
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
-metadata = MetaData()
+from .errors import API_VERSION, ApiError
+from .state import state_of
 
-schema_versie = Table(
-    "vl_schema_versie", metadata,
-    Column("versie", Integer, primary_key=True, autoincrement=False),
-)
+__all__ = ["OPENAPI_DIR", "SCHEMA_NAMES", "YAML_MEDIA_TYPE", "Schema", "load_schemas", "schema_list", "schema_file"]
 
-versies = Table(
-    "vl_actie_versies", metadata,
-    Column("seq", ID, primary_key=True, autoincrement=True),
-    Column("actie_id", String(36), nullable=False, unique=True),
-    Column("chain_id", String(36), nullable=False),
-    Column("versie", Integer, nullable=False),
-    Column("client_id", String(255), nullable=False),
-    Column("vertrouwelijkheid", String(16), nullable=False),
-    Column("vervallen", Boolean, nullable=False, default=False),
-    Column("verwerking_id", String(36)),
-    Column("verwerkingsactiviteit_id", String(36)),
-    Column("tijdstip", Text, nullable=False),  # exactly as sent
-    Column("tijdstip_us", BigInteger, nullable=False),  # the instant, for ordering
-    Column("tijdstip_datum", String(10), nullable=False),  # date in the action's own offset
-    Column("tijdstip_registratie", Text, nullable=False),
-    Column("velden", Text, nullable=False),  # JSON: the other writable fields, camelCase
-    Column("vervalt_us", BigInteger),  # tijdstip + bewaartermijn; null: no bewaartermijn (v2)
-    UniqueConstraint("chain_id", "versie", name="vl_actie_versies_chain_versie"),
-    Index("vl_actie_versies_order", "tijdstip_us", "actie_id"),
-    Index("vl_actie_versies_verwerking", "verwerking_id"),
-    Index("vl_actie_versies_vervalt", "vervalt_us"),
-)
+OPENAPI_DIR = Path(__file__).with_name("openapi")
+"""Where the files live inside the installed package."""
+SCHEMA_NAMES = ("bewerking-api.yaml", "inzage-api.yaml", "var-api.yaml")
+YAML_MEDIA_TYPE = "application/yaml"  # RFC 9512
+_INFO_BLOCK = re.compile(r"^info:\n((?:[ \t].*\n|\n)*)", re.MULTILINE)
+_INFO_FIELD = re.compile(r"^  (title|version): *(.+?) *$", re.MULTILINE)
 
-# Columns from `tijdstip_us` on are copies of the version's own (immutable) fields: v2.
-objecten = Table(
-    "vl_verwerkte_objecten", metadata,
-    Column("seq", ID, primary_key=True, autoincrement=True),
-    Column("versie_seq", ID, ForeignKey("vl_actie_versies.seq"), nullable=False, index=True),
-    Column("verwerkt_object_id", String(36), nullable=False, index=True),
-    Column("positie", Integer, nullable=False),
-    Column("objecttype", String(64), nullable=False),
-    Column("soort_object_id", Text, nullable=False),
-    Column("object_id", Text, nullable=False),
-    Column("betrokkenheid", Text),
-    Column("soorten_gegevens", Text),  # JSON list of strings, or null when not sent
-    Column("tijdstip_us", BigInteger),
-    Column("actie_id", String(36)),
-    Column("vertrouwelijkheid", String(16)),
-    Column("tijdstip_datum", String(10)),
-    Column("verwerkingsactiviteit_id", String(36)),
-    Column("eerste", Boolean),  # the person's first object in this version (Bewerking lists one row per action)
-    # a person's rows in list order; the trailing columns let count and filters stay in the index
-    Index("vl_verwerkte_objecten_persoon_tijd", "object_id", "soort_object_id", "objecttype", "tijdstip_us",
-          "actie_id", "positie", "versie_seq", "vertrouwelijkheid", "eerste"),
-)
 
-vervangen = Table(
-    "vl_vervangen_versies", metadata,
-    Column("versie_seq", ID, primary_key=True, autoincrement=False),  # a version a newer one replaced
-)
+@dataclass(frozen=True)
+class Schema:
+    """One file: its bytes and the `info.title` / `info.version` it declares."""
 
-idempotentie = Table(
-    "vl_idempotentie", metadata,
-    Column("client_id", String(255), primary_key=True),
-    Column("sleutel", String(255), primary_key=True),
-    Column("body_hash", String(64), nullable=False),
-    Column("actie_id", String(36), nullable=False),
-    Index("vl_idempotentie_actie", "actie_id"),  # v2: purge finds a purged action's key
-)
+    name: str
+    title: str
+    version: str
+    content: bytes
 
-# Purging is the one exception to append-only, and is itself recorded: one row per batch, written
-# in the batch's own transaction (so nothing is deleted unrecorded). No personal data here.
-purge_log = Table(
-    "vl_purge_log", metadata,
-    Column("id", ID, primary_key=True, autoincrement=True),
-    Column("run", String(36), nullable=False),  # one purge run = several batches
-    Column("moment", DateTime(timezone=True), nullable=False),  # when this batch was committed
-    Column("door", String(255), nullable=False),  # "purge user@host" or "server schedule host"
-    Column("peilmoment", DateTime(timezone=True), nullable=False),  # expired before this instant
-    Column("standaard_bewaartermijn", String(64)),  # for actions without one; null: those are kept
-    Column("oudste_tijdstip", DateTime(timezone=True), nullable=False),  # the period the purged actions
-    Column("jongste_tijdstip", DateTime(timezone=True), nullable=False),  # happened in
-    Column("acties", BigInteger, nullable=False),
-    Column("versies", BigInteger, nullable=False),
-    Column("objecten", BigInteger, nullable=False),
-)
 
-__all__ = [
-    "ID", "SCHEMA_VERSION", "idempotentie", "metadata", "objecten", "purge_log", "schema_versie", "vervangen",
-    "versies",
-]
+def load_schemas(directory: Path = OPENAPI_DIR) -> dict[str, Schema]:
+    """Read every file once, at start-up: a package without them fails there, naming the file."""
+    schemas = {}
+    for name in SCHEMA_NAMES:
+        path = directory / name
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise RuntimeError(f"OpenAPI file {name} is missing from the package ({type(exc).__name__})") from exc
+        info = _INFO_BLOCK.search(content.decode("utf-8"))
+        fields = dict(_INFO_FIELD.findall(info[1] if info else ""))
+        schemas[name] = Schema(name, fields.get("title", ""), fields.get("version", ""), content)
+    return schemas
+
+
+def _schemas(request: Request) -> dict[str, Schema]:
+    return request.app.state.openapi_schemas
+
+
+async def schema_list(request: Request) -> Response:
+    """`{"results": [{"name", "title", "version", "url"}]}`, in a fixed order."""
+    base = state_of(request).base_url(request)
+    results = [{"name": s.name, "title": s.title, "version": s.version, "url": f"{base}/schema/{s.name}"}
+               for s in _schemas(request).values()]
+    return JSONResponse({"results": results}, headers={"API-version": API_VERSION})
+
+
+async def schema_file(request: Request) -> Response:
+    """The file's bytes as YAML; any other name is 404 (the list is the only way in)."""
+    schema = _schemas(request).get(request.path_params["name"])
+    if schema is None:
+        raise ApiError(404, "not_found", "Dit schema bestaat niet; GET /schema geeft de lijst.")
+    return Response(schema.content, media_type=YAML_MEDIA_TYPE,
+                    headers={"API-version": API_VERSION, "Content-Disposition": f'inline; filename="{schema.name}"'})

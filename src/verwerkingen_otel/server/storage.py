@@ -4,7 +4,7 @@ No row of the log is ever updated or deleted (purging expired actions, retention
 exception): every change appends a version that shares the hidden `chain_id` of the action and
 records the version it replaces in `vl_vervangen_versies`; a logical delete is a version marked
 `vervallen`. A unique (chain_id, versie) pair makes two concurrent writers of the same action
-collide instead of forking it; the loser retries on the new state. Tables: schema.py; list
+collide instead of forking it; the loser retries on the new state. Tables: tables.py; list
 queries: reading.py; migrations: migrations.py.
 """
 
@@ -31,7 +31,7 @@ from .records import (
     IdempotencyConflict, ListPage, NewActie, PersonFilter, SchemaTooNew, StoredActie, StoredObject, instant_us,
     now_registratie,
 )
-from .schema import SCHEMA_VERSION, idempotentie, metadata, objecten, vervangen, versies
+from .tables import SCHEMA_VERSION, idempotentie, metadata, objecten, vervangen, versies
 
 DEFAULT_COUNT_LIMIT = 5_000
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 
-from ...client import TransportError, VerwerkingenlogClient, parse_retry_after
+from ...client import TransportError, VerwerkingenlogClient, failure_kind, parse_retry_after
 from .._errors import AuthFailure, PermanentFailure, RetryableFailure
 from .._record import Record
 
@@ -25,8 +25,6 @@ def _safe_title(title: object) -> str:
     text = " ".join(str(title or "").split())[:120]
     return _DIGITS.sub("…", text)
 
-
-_RETRYABLE = {408, 425, 429}
 
 
 class ApiExporter:
@@ -56,7 +54,7 @@ class ApiExporter:
     def export(self, record: Record) -> None:
         client = self.client
         try:
-            response = client.send_raw(client.create_request(record.body, record.id))
+            response = client.send_raw(client.create_request(record.content.encode(), record.id))
         except TransportError as exc:
             raise RetryableFailure(str(exc)) from None
         status = response.status_code
@@ -70,12 +68,13 @@ class ApiExporter:
             problem = {"status": status, "title": response.reason_phrase or f"HTTP {status}"}
         problem.setdefault("status", status)
         title = _safe_title(problem.get("title") or response.reason_phrase)
-        if status in _RETRYABLE or status >= 500:
+        kind = failure_kind(status)  # the client's one status mapping
+        if kind == "retry":
             raise RetryableFailure(f"HTTP {status} {title}".strip(),
                                    retry_after=parse_retry_after(response.headers.get("Retry-After")))
-        if status in (401, 403):
+        if kind == "auth":
             raise AuthFailure(f"HTTP {status} {title}".strip())
-        if 400 <= status < 500:
+        if kind == "permanent":
             raise PermanentFailure(f"HTTP {status} {title}".strip(), problem=problem)
         # 1xx/3xx: a proxy or a wrong URL in between; not the log's verdict on this record.
         raise RetryableFailure(f"unexpected HTTP {status} from the log")

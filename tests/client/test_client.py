@@ -16,7 +16,7 @@ import httpx
 import jwt
 import pytest
 
-from tests.delivery.conftest import SECRET, WEAK_SECRET, make_actie, random_bsn
+from tests.client.conftest import SECRET, WEAK_SECRET, make_actie, random_bsn
 from tests.support.logserver import LogServer, mint_token
 from verwerkingen_otel.client import (
     UNTRACED_EXTENSION,
@@ -31,10 +31,10 @@ from verwerkingen_otel.client import (
     ValidatieFoutError,
     VastgelegdeActie,
     VerwerkingenlogClient,
-    _BearerAuth,
     jwt_hs256,
     parse_retry_after,
 )
+from verwerkingen_otel.client._auth import _BearerAuth
 from verwerkingen_otel.model import Vertrouwelijkheid
 
 
