@@ -28,7 +28,8 @@ V1 = MetaData()
 Table("vl_schema_versie", V1, Column("versie", Integer, primary_key=True, autoincrement=False))
 V1_VERSIES = Table(
     "vl_actie_versies", V1,
-    Column("seq", _ID, primary_key=True, autoincrement=True), Column("actie_id", String(36), nullable=False, unique=True),
+    Column("seq", _ID, primary_key=True, autoincrement=True),
+    Column("actie_id", String(36), nullable=False, unique=True),
     Column("chain_id", String(36), nullable=False), Column("versie", Integer, nullable=False),
     Column("client_id", String(255), nullable=False), Column("vertrouwelijkheid", String(16), nullable=False),
     Column("vervallen", Boolean, nullable=False, default=False), Column("verwerking_id", String(36)),
@@ -115,7 +116,8 @@ def test_a_schema_1_log_is_migrated_once_and_lists_as_before(v1_url: str) -> Non
         assert storage.create_schema() == [2]
         assert storage.create_schema() == []  # once
         with storage.engine.connect() as conn:
-            assert conn.execute(select(schema_versie.c.versie).order_by(schema_versie.c.versie)).scalars().all() == [1, 2]
+            found = conn.execute(select(schema_versie.c.versie).order_by(schema_versie.c.versie)).scalars().all()
+            assert found == [1, 2]
             names = {i["name"] for i in inspect(conn).get_indexes("vl_verwerkte_objecten")}
             expiry = dict(conn.execute(select(versies.c.actie_id, versies.c.vervalt_us)).all())
         assert "vl_verwerkte_objecten_persoon_tijd" in names and "vl_verwerkte_objecten_persoon" not in names

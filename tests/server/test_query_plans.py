@@ -2,8 +2,9 @@
 
 A log of 20,000 generated actions (skewed: persons with 500..5,000 actions besides typical ones
 with 10-30; one in ten has a second version, so that the superseded-versions table is not a
-one-page table that PostgreSQL rightly reads whole instead of probing its index), then every query the storage runs for the lists, one action, one object and a
-PATCH by verwerkingId is captured as executed and EXPLAINed. A plan fails the test when it walks
+one-page table that PostgreSQL rightly reads whole instead of probing its index), then every
+query the storage runs for the lists, one action, one object and a PATCH by verwerkingId is
+captured as executed and EXPLAINed. A plan fails the test when it walks
 the time index (`vl_actie_versies_order`) or scans a table (or a whole index) of the log, or when
 a person's list does not go through `vl_verwerkte_objecten_persoon_tijd`.
 """

@@ -73,7 +73,8 @@ def _persons(actions: int, rng: random.Random, plan: list[tuple[str, int, int]])
 
 
 def _rows(actions: int, seq0: int, oseq0: int, rng: random.Random, now: datetime,
-          plan: list[tuple[str, int, int]], result: Generated, updated: float) -> Iterator[tuple[list[tuple], list[tuple], list[tuple]]]:
+          plan: list[tuple[str, int, int]], result: Generated,
+          updated: float) -> Iterator[tuple[list[tuple], list[tuple], list[tuple]]]:
     """Batches of (version rows, object rows, superseded rows) in column order."""
     persons = list(_persons(actions, rng, plan))
     typical = len({p for p, _ in persons if p.startswith(TYPICAL_PREFIX)}) or 1

@@ -75,7 +75,8 @@ def count_expired(storage: Storage, now: datetime, default_bewaartermijn: str | 
     result = PurgeResult()
     with storage.engine.connect() as conn:
         for cond in _expired(now, default_bewaartermijn):
-            chains = select(versies.c.chain_id, versies.c.tijdstip_us).where(cond, not_replaced(versies.c.seq)).subquery()
+            chains = (select(versies.c.chain_id, versies.c.tijdstip_us)
+                      .where(cond, not_replaced(versies.c.seq)).subquery())
             row = conn.execute(select(func.count(), func.min(chains.c.tijdstip_us),
                                       func.max(chains.c.tijdstip_us))).one()
             result.acties += row[0]
@@ -84,7 +85,8 @@ def count_expired(storage: Storage, now: datetime, default_bewaartermijn: str | 
                 result.jongste_us = max(x for x in (result.jongste_us, row[2]) if x is not None)
             all_seqs = select(versies.c.seq).where(versies.c.chain_id.in_(select(chains.c.chain_id)))
             result.versies += conn.execute(select(func.count()).select_from(all_seqs.subquery())).scalar_one()
-            result.objecten += conn.execute(select(func.count()).where(objecten.c.versie_seq.in_(all_seqs))).scalar_one()
+            result.objecten += conn.execute(
+                select(func.count()).where(objecten.c.versie_seq.in_(all_seqs))).scalar_one()
     return result
 
 
