@@ -111,7 +111,8 @@ def test_person_lists_narrow_through_the_person_index(filled: Storage, person: s
             list_fn(flt, 1, 100)
         with Captured(filled) as later:
             list_fn(flt, 2, 100)  # keyset, from the position page 1 left
-            list_fn(flt, 7, 100)  # no position remembered: offset over the same index
+            list_fn(flt, 7, 100)  # from the position page 3 starts (remembered after page 2), skipping 4 pages
+            list_fn(flt, 5, 10)  # nothing remembered for this page size: offset over the same index
         # A heavy person's first page walks the index in list order (no sort of all their rows).
         # Later pages and narrow filters (dates, activity) may sort the person's matching rows when
         # the planner expects few: still only that person's rows, as the issue asks.
@@ -150,6 +151,16 @@ def test_keyset_pages_equal_offset_pages(filled: Storage) -> None:
             number += 1
         assert walked == by_offset and len(walked) == len(set(walked)) == page.count
         assert number > 5 and filled.cursors.hits >= number - 1 and fresh.cursors.hits == 0
+        # a jump ahead starts from the nearest remembered page: still the same rows
+        jumper = Storage(str(filled.engine.url.render_as_string(hide_password=False)))
+        try:
+            for n in (1, 2, 3):
+                jumper.list_acties(flt, n, 100)
+            assert [a.actie_id for a in jumper.list_acties(flt, 9, 100).items] == walked[800:900]
+            assert [a.actie_id for a in jumper.list_acties(flt, 10, 100).items] == walked[900:1000]
+            assert (jumper.cursors.hits, jumper.cursors.misses) == (3, 1)  # pages 2, 3, 10 by keyset; 9 not
+        finally:
+            jumper.dispose()
     finally:
         fresh.dispose()
 

@@ -64,21 +64,24 @@ def count_query(flt: PersonFilter, *, one_per_action: bool, limit: int) -> Any:
     return select(func.count()).select_from(inner.subquery())
 
 
-def page_query(flt: PersonFilter, *, one_per_action: bool, size: int, offset: int, after: Key | None) -> Any:
+def page_query(flt: PersonFilter, *, one_per_action: bool, size: int, offset: int, after: Key | None,
+               skip: int = 0) -> Any:
+    """A page: after the position `after` skipping `skip` rows, else from the first row skipping `offset`."""
     o = objecten.c
     q = select(o.tijdstip_us, o.actie_id, o.positie, o.versie_seq, o.verwerkt_object_id).where(
         *person_rows_filter(flt, one_per_action=one_per_action))
     if after is not None:
         q = q.where(tuple_(o.tijdstip_us, o.actie_id, o.positie) > tuple_(*after))
     q = q.order_by(o.tijdstip_us, o.actie_id, o.positie).limit(size + 1)
-    if after is None and offset:
-        q = q.offset(offset)
+    rows_to_skip = offset if after is None else skip
+    if rows_to_skip:
+        q = q.offset(rows_to_skip)
     return q
 
 
 def person_page(
     conn: Connection, flt: PersonFilter, *, one_per_action: bool, number: int, size: int,
-    after: Key | None, count_limit: int,
+    after: Key | None, count_limit: int, skip: int = 0,
 ) -> tuple[ListPage, Key | None]:
     """One page of a person's list, and the position after its last row (None: no next page).
 
@@ -90,7 +93,7 @@ def person_page(
     if exact and number > 1 and offset >= n:
         return ListPage(n, True, False, []), None
     rows = conn.execute(page_query(flt, one_per_action=one_per_action, size=size, offset=offset,
-                                   after=after)).all()
+                                   after=after, skip=skip)).all()
     has_next = len(rows) > size
     rows = rows[:size]
     count = n

@@ -244,10 +244,17 @@ class Storage:
 
     def _page(self, kind: str, flt: PersonFilter, number: int, size: int) -> ListPage:
         cursor_key = (kind, flt.key(), size)
-        after = self.cursors.get((*cursor_key, number)) if number > 1 else None
+        after, skip = None, 0
+        if number > 1:  # the start of this page, else of the nearest earlier page served before
+            for start in range(number, max(1, number - 1_000), -1):
+                after = self.cursors.peek((*cursor_key, start))
+                if after is not None:
+                    skip = (number - start) * size
+                    break
+            self.cursors.count(after is not None and skip == 0)
         with self._read() as conn:
             page, next_key = reading.person_page(conn, flt, one_per_action=kind == "acties", number=number,
-                                                 size=size, after=after, count_limit=self.count_limit)
+                                                 size=size, after=after, skip=skip, count_limit=self.count_limit)
         if next_key is not None:
             self.cursors.put((*cursor_key, number + 1), next_key)
         return page
