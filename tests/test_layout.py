@@ -51,7 +51,7 @@ ISSUE_9_PACKAGES = ("model", "capture", "web", "delivery", "client")
 LAYOUT_LANDED = all((PACKAGE / name / "__init__.py").is_file() for name in ISSUE_9_PACKAGES)
 # Checks to keep as xfail for a while after the layout lands (e.g. "line_limit" while a module
 # owned by another issue is still split); empty = every check enforced once LAYOUT_LANDED.
-STILL_PENDING: set[str] = {"line_limit"}  # server/storage.py (529) is split on the branch that owns it (issue 15)
+STILL_PENDING: set[str] = set()
 
 
 def pending(check: str) -> pytest.MarkDecorator:
