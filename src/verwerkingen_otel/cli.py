@@ -34,6 +34,11 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="verwerkingsactiviteitId under which Inzage calls are logged")
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--register", metavar="FILE",
+                   help="register of processing activities (TOML, YAML, JSON): VAR API and /register; SIGHUP reloads")
+    p.add_argument("--strict-activiteiten", action="store_true",
+                   help="refuse (400) a POST whose verwerkingsactiviteitId the register never held")
+    p.add_argument("--users", metavar="FILE", help="users file for the /inzage pages (verwerkingen-otel users add)")
     p.set_defaults(func=_serve)
 
 
@@ -48,9 +53,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 from .rules import add_rules_parser  # noqa: E402 - web: check-rules
+from .server.register_cli import add_register_parser, add_users_parser  # noqa: E402 - server: register, users
 
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_serve_parser, add_rules_parser,
-                                                                 add_outbox_parser]
+                                                                 add_outbox_parser, add_register_parser,
+                                                                 add_users_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,8 +26,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import bewerking, inzage
 from .auth import Authenticator
+from . import pages, register_api
 from .errors import API_VERSION, ApiError, api_error_response, problem
 from .settings import BASE_PATH, Settings
+from .register_runtime import setup_register
 from .state import ServerState
 from .storage import Storage
 
@@ -126,8 +128,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     storage = Storage(settings.database_url)
     storage.create_schema()
     state = ServerState(settings, storage, Authenticator(settings.clients))
+    register = setup_register(settings, storage)  # register of processing activities (VAR API)
 
     routes = [
+        *register_api.routes(),
+        *pages.routes(settings),
         Mount(BASE_PATH, routes=[
             Route("/verwerkingsacties", bewerking.collection, methods=["GET", "POST", "PATCH"]),
             Route("/verwerkingsacties/{actieId}", bewerking.item, methods=["GET", "PUT", "DELETE"]),
@@ -137,6 +142,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
 
     async def lifespan(_app: Starlette) -> Any:
+        register.install_sighup()
         yield
         storage.dispose()
 
@@ -147,4 +153,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.add_middleware(ApiVersionAndAccessLog)
     app.state.verwerkingenlog = state
+    app.state.register = register
     return app

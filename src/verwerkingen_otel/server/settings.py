@@ -30,6 +30,9 @@ ENV_BASE_URL = "VERWERKINGEN_SERVER_BASE_URL"
 ENV_PAGE_SIZE = "VERWERKINGEN_SERVER_PAGE_SIZE"
 ENV_INZAGE_ACTIVITEIT = "VERWERKINGEN_SERVER_INZAGE_ACTIVITEIT_ID"
 ENV_DEV_CLIENT = "VERWERKINGEN_SERVER_DEV_CLIENT"  # "client_id:secret", set by `serve --dev`
+ENV_REGISTER = "VERWERKINGEN_SERVER_REGISTER"
+ENV_STRICT_ACTIVITEITEN = "VERWERKINGEN_SERVER_STRICT_ACTIVITEITEN"
+ENV_USERS = "VERWERKINGEN_SERVER_USERS"
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,10 @@ class Settings:
     max_body_bytes: int = MAX_BODY_BYTES
     inzage_verwerkingsactiviteit_id: str | None = DEFAULT_INZAGE_ACTIVITEIT
     systeem: str = "verwerkingen-otel server"
+    register_file: str | None = None  # register of processing activities (VAR API, pages)
+    strict_activiteiten: bool = False  # POST with an id the register never held → 400
+    users_file: str | None = None  # users of the /inzage pages
+    session_idle_seconds: int = 900
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -63,6 +70,9 @@ class Settings:
             base_url=check_base_url(env.get(ENV_BASE_URL), option=ENV_BASE_URL),
             page_size=int(page_size),
             inzage_verwerkingsactiviteit_id=env.get(ENV_INZAGE_ACTIVITEIT, DEFAULT_INZAGE_ACTIVITEIT) or None,
+            register_file=env.get(ENV_REGISTER) or None,
+            strict_activiteiten=env.get(ENV_STRICT_ACTIVITEITEN, "").lower() in ("1", "true", "yes"),
+            users_file=env.get(ENV_USERS) or None,
         )
 
 
