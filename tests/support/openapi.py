@@ -39,7 +39,8 @@ DEVIATIONS: dict[tuple[str, str], set[int]] = {
     ("get", "/verwerkingsacties"): {404},  # page past the last one
     ("get", "/verwerkte-objecten"): {404},
     ("get", "/verwerkingsactiviteiten"): {404},  # page past the last one
-    ("get", "/verwerkingsactiviteit/{actieId}"): {304},  # If-None-Match with the current ETag
+    # If-None-Match with the current ETag; a malformed `peildatum` (our parameter, NOTES §8)
+    ("get", "/verwerkingsactiviteit/{actieId}"): {304, 400},
 }
 
 
