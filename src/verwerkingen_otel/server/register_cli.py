@@ -24,15 +24,17 @@ def add_register_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from ..register import FileSource, RegisterError, problems_of
+    from ..register import FileSource, InvalidRegister, RegisterError
 
     try:
         register = FileSource(args.file).load()
-    except RegisterError as e:
-        problems = problems_of(e)
-        for p in problems:
+    except InvalidRegister as e:
+        for p in e.problems:
             print(f"{args.file}: {p}")
-        print(f"{len(problems)} problem(s); the register cannot be loaded", file=sys.stderr)
+        print(f"{len(e.problems)} problem(s); the register cannot be loaded", file=sys.stderr)
+        return 1
+    except RegisterError as e:
+        print(e)
         return 1
     print(f"{args.file}: {len(register)} verwerkingsactiviteiten, no problems")
     return 0
