@@ -39,6 +39,8 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--strict-activiteiten", action="store_true",
                    help="refuse (400) a POST whose verwerkingsactiviteitId the register never held")
     p.add_argument("--users", metavar="FILE", help="users file for the /inzage pages (verwerkingen-otel users add)")
+    p.add_argument("--inzage-idle-timeout", type=float, default=900, metavar="SECONDS",
+                   help="an /inzage session ends after this many idle seconds (default 900)")
     p.set_defaults(func=_serve)
 
 

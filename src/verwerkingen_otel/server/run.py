@@ -72,8 +72,11 @@ def _register_options(args: argparse.Namespace) -> dict[str, object]:
     elif strict:
         raise ConfigError("--strict-activiteiten needs --register FILE")
     users = getattr(args, "users", None)
+    idle = getattr(args, "inzage_idle_timeout", 900)
+    if not idle > 0:
+        raise ConfigError("--inzage-idle-timeout must be a positive number of seconds")
     return {"register_file": register or None, "strict_activiteiten": strict,
-            "users_file": str(Path(users).resolve()) if users else None}
+            "users_file": str(Path(users).resolve()) if users else None, "session_idle_seconds": idle}
 
 
 def _check_listen(host: str, port: int) -> None:

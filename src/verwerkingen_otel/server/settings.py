@@ -49,7 +49,7 @@ class Settings:
     register_file: str | None = None  # register of processing activities (VAR API, pages)
     strict_activiteiten: bool = False  # POST with an id the register never held → 400
     users_file: str | None = None  # users of the /inzage pages
-    session_idle_seconds: int = 900
+    session_idle_seconds: float = 900  # /inzage sessions end after this many idle seconds
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

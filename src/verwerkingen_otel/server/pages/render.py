@@ -6,6 +6,7 @@ Pages that can show personal data are never stored by the browser or a proxy (`n
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -16,6 +17,19 @@ _env = Environment(
     loader=PackageLoader("verwerkingen_otel.server.pages", "templates"),
     autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
 )
+
+def tijdstip(value: str) -> str:
+    """`2024-03-01T10:00:00+01:00` → `01-03-2024 10:00:00 (+01:00)`: Dutch order, the offset kept."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    offset = moment.strftime("%z")
+    zone = f" ({offset[:3]}:{offset[3:]})" if offset else ""
+    return moment.strftime("%d-%m-%Y %H:%M:%S") + zone
+
+
+_env.filters["tijdstip"] = tijdstip
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
