@@ -17,7 +17,7 @@ from .auth import load_clients
 from .errors import ConfigError
 from .settings import (
     ENV_BASE_URL, ENV_CLIENTS, ENV_DATABASE, ENV_DEV_CLIENT, ENV_INZAGE_ACTIVITEIT, ENV_PAGE_SIZE,
-    ENV_REGISTER, ENV_STRICT_ACTIVITEITEN, ENV_USERS, Settings, check_base_url, database_url, dev_client,
+    ENV_INZAGE_IDLE, ENV_REGISTER, ENV_STRICT_ACTIVITEITEN, ENV_USERS, Settings, check_base_url, database_url, dev_client,
 )
 
 
@@ -167,5 +167,6 @@ def serve(args: argparse.Namespace) -> int:
     os.environ[ENV_REGISTER] = settings.register_file or ""
     os.environ[ENV_STRICT_ACTIVITEITEN] = "true" if settings.strict_activiteiten else ""
     os.environ[ENV_USERS] = settings.users_file or ""
+    os.environ[ENV_INZAGE_IDLE] = str(settings.session_idle_seconds)
     uvicorn.run("verwerkingen_otel.server.app:create_app", factory=True, workers=args.workers, **common)
     return 0

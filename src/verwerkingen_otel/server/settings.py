@@ -33,6 +33,7 @@ ENV_DEV_CLIENT = "VERWERKINGEN_SERVER_DEV_CLIENT"  # "client_id:secret", set by 
 ENV_REGISTER = "VERWERKINGEN_SERVER_REGISTER"
 ENV_STRICT_ACTIVITEITEN = "VERWERKINGEN_SERVER_STRICT_ACTIVITEITEN"
 ENV_USERS = "VERWERKINGEN_SERVER_USERS"
+ENV_INZAGE_IDLE = "VERWERKINGEN_SERVER_INZAGE_IDLE_TIMEOUT"
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,18 @@ class Settings:
             register_file=env.get(ENV_REGISTER) or None,
             strict_activiteiten=env.get(ENV_STRICT_ACTIVITEITEN, "").lower() in ("1", "true", "yes"),
             users_file=env.get(ENV_USERS) or None,
+            session_idle_seconds=_positive_seconds(env.get(ENV_INZAGE_IDLE, "900"), ENV_INZAGE_IDLE),
         )
+
+
+def _positive_seconds(value: str, option: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise ConfigError(f"{option} must be a positive number of seconds")
+    return seconds
 
 
 def database_url(value: str, *, option: str = "--database") -> str:
