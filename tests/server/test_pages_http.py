@@ -118,3 +118,15 @@ def test_without_a_users_file_inzage_is_off(tmp_path: Path) -> None:
         r = httpx.get(f"{srv.base_url}/inzage")
         assert r.status_code == 404 and "Inzage niet ingeschakeld" in r.text
         assert httpx.get(f"{srv.base_url}/register").status_code == 200
+
+
+def test_peildatum_serves_the_version_valid_on_that_date(server: LogServer) -> None:
+    from tests.server.pages_support import HUWELIJK, OUD_DOEL
+
+    url = f"{server.api_url}/verwerkingsactiviteiten/{HUWELIJK}"
+    assert httpx.get(url, params={"peildatum": "2021-06-30"}).json()["doel"] == OUD_DOEL
+    assert httpx.get(url, params={"peildatum": "2020-01-01"}).json()["doel"] == OUD_DOEL  # valid from that day
+    assert httpx.get(url, params={"peildatum": "2019-12-31"}).status_code == 404  # did not exist yet
+    assert httpx.get(url).json()["doel"].startswith("Controleren of de aanstaande echtgenoten")
+    listed = httpx.get(f"{server.api_url}/verwerkingsactiviteiten", params={"peildatum": "2021-06-30"}).json()
+    assert listed["count"] == 3 and OUD_DOEL in [a["doel"] for a in listed["results"]]

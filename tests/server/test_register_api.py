@@ -22,6 +22,9 @@ from tests.server.conftest import Api, actie_body
 from tests.support.logserver import LogServer, free_port
 from tests.support.registers import ACTIVITEITEN, register_data, write_register
 from verwerkingen_otel.register import RegisterUnavailable, VarApiSource
+from verwerkingen_otel.server.register_store import RegisterStore
+from verwerkingen_otel.server.settings import database_url as to_sqlalchemy_url
+from verwerkingen_otel.server.storage import Storage
 
 NAMEN = sorted(a["naam"] for a in ACTIVITEITEN)
 ID = {a["naam"]: a["id"] for a in ACTIVITEITEN}
@@ -34,9 +37,30 @@ def register_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_register(tmp_path_factory.mktemp("register") / "register.yaml", register_data())
 
 
+def guard_register_table(database_url: str) -> None:
+    """Like the log's tables (conftest): any UPDATE or DELETE of the register's versions fails."""
+    storage = Storage(to_sqlalchemy_url(database_url))
+    RegisterStore(storage).create_schema()
+    storage.dispose()
+    if database_url.startswith("sqlite:///"):
+        import sqlite3
+        conn = sqlite3.connect(database_url[len("sqlite:///"):])
+        for op in ("UPDATE", "DELETE"):
+            conn.execute(f"CREATE TRIGGER guard_{op.lower()}_register BEFORE {op} ON vl_register_versies "
+                         "BEGIN SELECT RAISE(ABORT, 'append-only register'); END")
+        conn.commit()
+        conn.close()
+        return
+    import psycopg
+    with psycopg.connect(database_url, autocommit=True) as conn:  # vl_guard() is made by the conftest
+        conn.execute("CREATE TRIGGER guard_register BEFORE UPDATE OR DELETE ON vl_register_versies "
+                     "FOR EACH STATEMENT EXECUTE FUNCTION vl_guard()")
+
+
 @pytest.fixture(scope="module")
 def server(database_url: str, clients_file: Any, register_path: Path,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[LogServer]:
+    guard_register_table(database_url)
     log_path = tmp_path_factory.mktemp("serverlog") / "server.log"
     srv = LogServer(database_url, clients_file, log_path=log_path, extra_args=[
         "--page-size", "2", "--register", str(register_path), "--strict-activiteiten"])
