@@ -174,3 +174,27 @@ def test_forged_forms_are_refused(server: LogServer, browser: Browser) -> None:
     browser.wait_for(lambda: browser.driver.title.startswith("Verzoek geweigerd"))
     assert "U bent niet (meer) ingelogd." in browser.find(".melding").text
     assert inzage_actions(server) == looks_before  # nothing was searched, so nothing logged
+
+
+def test_the_pages_work_by_keyboard_and_label_every_field(server: LogServer, browser: Browser) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    for path in ("/register", "/inzage"):
+        browser.driver.get(f"{server.base_url}{path}")
+        assert browser.find("html").get_attribute("lang") == "nl"
+        assert len(browser.find_all("h1")) == 1 and browser.find_all("main")
+        for field in browser.find_all("input:not([type=hidden]), select"):
+            assert browser.find_all(f"label[for='{field.get_attribute('id')}']"), (path, field.get_attribute("name"))
+        assert browser.find_all("script") == []
+    # log in with the keyboard only: the skip link first, then the fields in order, Enter submits
+    browser.driver.get(f"{server.base_url}/inzage")
+    body = browser.find("body")
+    body.send_keys(Keys.TAB)
+    active = browser.driver.switch_to.active_element
+    assert active.text == "Naar de inhoud"
+    active.send_keys(Keys.ENTER)
+    browser.wait_for(lambda: browser.driver.current_url.endswith("#inhoud"))
+    browser.find("#gebruiker").send_keys("anna", Keys.TAB)
+    browser.driver.switch_to.active_element.send_keys(PASSWORDS["anna"], Keys.ENTER)
+    browser.wait_for(lambda: browser.driver.title == "Inzage in verwerkingen · Verwerkingenlog")
+    assert "Ingelogd als anna" in browser.find(".sessie").text
