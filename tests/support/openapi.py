@@ -1,4 +1,7 @@
-"""Validate real HTTP responses against the published VNG OpenAPI files (../shared/spec/vng).
+"""Validate real HTTP responses against the published VNG OpenAPI files (the package's copies).
+
+The files are read from the installed package (src/verwerkingen_otel/server/openapi/), the same
+ones the server serves at /api/v1/schema: never from outside the repository.
 
 `ResponseValidator().check(response)` asserts: the `API-version: 0.9.0` header; a status the
 YAML lists for that operation (or one of our documented deviations, see docs/server.md); the
@@ -22,11 +25,12 @@ import httpx
 import jsonschema
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SPEC_DIR = REPO_ROOT / ".." / "shared" / "spec" / "vng"
+from verwerkingen_otel.server.schema import OPENAPI_DIR
+
+SPEC_DIR: Path = OPENAPI_DIR
 SPEC_FILES = {"bewerking": SPEC_DIR / "bewerking-api.yaml", "inzage": SPEC_DIR / "inzage-api.yaml"}
-# The VAR API 0.1.0 (NOTES §8), copied into the package; its own API-version.
-SPEC_FILES["var"] = REPO_ROOT / "src" / "verwerkingen_otel" / "server" / "openapi" / "var-api.yaml"
+# The VAR API 0.1.0 (NOTES §8) has its own API-version.
+SPEC_FILES["var"] = SPEC_DIR / "var-api.yaml"
 API_VERSIONS = {"bewerking": "0.9.0", "inzage": "0.9.0", "var": "0.1.0"}
 # NOTES §8: the plural item path is the same resource as the YAML's singular one.
 PATH_ALIASES = {"/verwerkingsactiviteiten/{verwerkingsactiviteitId}": "/verwerkingsactiviteit/{actieId}"}

@@ -24,12 +24,11 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import bewerking, inzage
+from . import bewerking, inzage, pages, register_api, schema
 from .auth import Authenticator
-from . import pages, register_api
 from .errors import API_VERSION, ApiError, api_error_response, problem
-from .settings import BASE_PATH, Settings
 from .register_runtime import setup_register
+from .settings import BASE_PATH, Settings
 from .state import ServerState
 from .storage import Storage
 
@@ -138,6 +137,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/verwerkingsacties/{actieId}", bewerking.item, methods=["GET", "PUT", "DELETE"]),
             Route("/verwerkte-objecten", inzage.list_objecten, methods=["GET"]),
             Route("/verwerkte-objecten/{verwerktObjectId}", inzage.read_object, methods=["GET"]),
+            Route("/schema", schema.schema_list, methods=["GET"]),
+            Route("/schema/{name}", schema.schema_file, methods=["GET"]),
         ]),
     ]
 
@@ -153,5 +154,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.add_middleware(ApiVersionAndAccessLog)
     app.state.verwerkingenlog = state
+    app.state.openapi_schemas = schema.load_schemas()
     app.state.register = register
     return app
