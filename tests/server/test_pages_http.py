@@ -50,7 +50,7 @@ def test_cookies_headers_and_session_lifecycle(server: LogServer) -> None:
         assert client.post("/inzage/zoeken", data=form).status_code == 200
         # Idle for longer than --inzage-idle-timeout (3 s). This sleep is the idleness under test:
         # polling would touch the session and keep it alive.
-        time.sleep(3.5)
+        time.sleep(3.5)  # deliberate: the idle period under test
         r = client.post("/inzage/zoeken", data=form)
         assert r.status_code == 401 and "U bent niet (meer) ingelogd." in r.text
 

@@ -44,7 +44,7 @@ class InzagePages:
         form = await request.form(max_files=0, max_fields=20)
         return {k: v for k, v in form.items() if isinstance(v, str)}
 
-    def _disabled(self, request: Request) -> Response:
+    def _off(self, request: Request) -> Response:
         return render(request, "fout.html", status=404, private=True, titel="Inzage niet ingeschakeld",
                       melding="Deze server heeft geen gebruikers voor inzage (serve --users).")
 
@@ -62,7 +62,7 @@ class InzagePages:
     async def start(self, request: Request) -> Response:
         """GET /inzage: the search form when logged in, else the login form."""
         if self.users is None:
-            return self._disabled(request)
+            return self._off(request)
         session = self.sessions.get(request)
         if session is not None:
             return self._search_page(request, session)
@@ -73,7 +73,7 @@ class InzagePages:
 
     async def login(self, request: Request) -> Response:
         if self.users is None:
-            return self._disabled(request)
+            return self._off(request)
         form = await self._form(request)
         if form is None or not csrf_matches(request.cookies.get(CSRF_COOKIE), form.get("csrf")):
             return self._refused(request)
@@ -106,7 +106,7 @@ class InzagePages:
     async def _checked_search(self, request: Request) -> tuple[Session, dict[str, str], Any] | Response:
         """The session, the form and (bsn, begin, eind) — or the response that refuses."""
         if self.users is None:
-            return self._disabled(request)
+            return self._off(request)
         session = self.sessions.get(request)
         if session is None:
             return self._refused(request, 401, "U bent niet (meer) ingelogd. Log opnieuw in.")
