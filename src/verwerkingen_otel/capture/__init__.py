@@ -7,6 +7,7 @@ Builds on delivery (which it composes) and model; web builds on it.
 from __future__ import annotations
 
 from ._actie import Actie, actie_var, current_actie
+from ._activiteiten import Annotation, note_annotation
 from ._context import (
     AFNEMER_KEY,
     RouteSource,
@@ -54,6 +55,7 @@ __all__ = [
     "INGEHOUDEN_OBJECT_ID",
     "ONGELDIG_SOORT_OBJECT_ID",
     "Actie",
+    "Annotation",
     "ConfigurationError",
     "ObjectSpec",
     "Pipeline",
@@ -80,6 +82,7 @@ __all__ = [
     "inbound_trace_var",
     "install",
     "load_settings",
+    "note_annotation",
     "personen_uit_resultaat",
     "persoon",
     "request_var",
