@@ -55,11 +55,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 from .server.register_cli import add_register_parser, add_users_parser  # noqa: E402 - server: register, users
-from .web import add_rules_parser  # noqa: E402 - web: check-rules
+from .web import add_coverage_parser, add_rules_parser  # noqa: E402 - web: check-rules, register coverage
 
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_serve_parser, add_rules_parser,
-                                                                 add_outbox_parser, add_register_parser,
-                                                                 add_users_parser]
+                                                                 add_outbox_parser, add_users_parser,
+                                                                 lambda sp: add_register_parser(sp, [add_coverage_parser])]
 
 
 def build_parser() -> argparse.ArgumentParser:

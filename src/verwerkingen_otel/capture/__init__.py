@@ -7,7 +7,7 @@ Builds on delivery (which it composes) and model; web builds on it.
 from __future__ import annotations
 
 from ._actie import Actie, actie_var, current_actie
-from ._activiteiten import Annotation, note_annotation
+from ._activiteiten import Annotation, annotation_of, note_annotation
 from ._context import (
     AFNEMER_KEY,
     RouteSource,
@@ -65,6 +65,7 @@ __all__ = [
     "Verwerking",
     "VerwerkingenlogExporter",
     "actie_var",
+    "annotation_of",
     "afnemer_var",
     "build_pipeline",
     "check_annotation",

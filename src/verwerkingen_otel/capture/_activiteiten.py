@@ -27,13 +27,14 @@ from ..register import (
 from ._errors import ConfigurationError
 from ._settings import Settings
 
-__all__ = ["Annotation", "activity_of", "annotate", "check_annotations", "load_register_setting", "note_annotation", "note_function",
+__all__ = ["Annotation", "activity_of", "annotation_of", "annotate", "check_annotations", "load_register_setting", "note_annotation", "note_function",
            "register_defaults"]
 
 logger = logging.getLogger("verwerkingen_otel.capture")
 
 _lock = threading.Lock()
 _noted: list[tuple[weakref.ref[Any], Annotation]] = []
+_by_function: weakref.WeakKeyDictionary[Any, Annotation] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,24 @@ def note_function(owner: Any, fn: Any, activiteit: str | None, activiteit_id: st
     """A decorator's annotation: checked now when a pipeline is installed, else at configure()."""
     where = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
     register = pipeline.register if pipeline is not None else None
-    annotate(owner, Annotation(where, activiteit, activiteit_id), register, deferred_ok=pipeline is None)
+    annotation = Annotation(where, activiteit, activiteit_id)
+    annotate(owner, annotation, register, deferred_ok=pipeline is None)
+    try:
+        _by_function[fn] = annotation
+    except TypeError:  # a callable that cannot be weakly referenced: not findable by `annotation_of`
+        pass
+
+
+def annotation_of(fn: Any) -> Annotation | None:
+    """The activity annotation of a decorated function (or of the function it wraps), if any."""
+    for candidate in (fn, getattr(fn, "__wrapped__", None)):
+        try:
+            found = _by_function.get(candidate) if candidate is not None else None
+        except TypeError:
+            found = None
+        if found is not None:
+            return found
+    return None
 
 
 def check_annotations(register: Register | None, extra: Iterable[Annotation] = ()) -> None:

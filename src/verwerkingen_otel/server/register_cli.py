@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any, Callable, Sequence
 
 
-def add_register_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("register", help="the register of processing activities: check, load",
-                              description="Check a register file, or load it into the server's database.")
+def add_register_parser(subparsers: argparse._SubParsersAction,
+                        extra: Sequence[Callable[[Any], None]] = ()) -> None:
+    """`extra`: functions adding more `register` subcommands (cli.py adds web's `coverage`)."""
+    p = subparsers.add_parser("register", help="the register of processing activities: check, load, coverage",
+                              description="Check a register file, load it into the server's database, or "
+                                          "list which of its activities an app records.")
     sub = p.add_subparsers(dest="register_command", metavar="COMMAND", required=True)
+    for add in extra:
+        add(sub)
     check = sub.add_parser("check", help="validate a register file (TOML, YAML or JSON) and print every problem")
     check.add_argument("file", metavar="FILE")
     check.set_defaults(func=_check)
