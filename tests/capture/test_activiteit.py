@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -14,11 +14,18 @@ import verwerkingen_otel as vo
 from tests.support.logserver import LogServer
 from tests.support.registers import ACTIVITEITEN, register_data, write_register
 from tests.support.values import BSN_A
-from verwerkingen_otel.capture import ConfigurationError, current_pipeline
+from verwerkingen_otel.capture import ConfigurationError, separate_annotations, current_pipeline
 from verwerkingen_otel.testing import RecordedVerwerkingen
 
 GESLACHTSNAAM, BIJSTAND, PARKEREN = (a["id"] for a in ACTIVITEITEN)
 
+
+
+@pytest.fixture(autouse=True)
+def own_annotations() -> Iterator[None]:
+    """configure() checks every annotation alive in the process; these tests check their own only."""
+    with separate_annotations():
+        yield
 
 @pytest.fixture(scope="module")
 def register_file(tmp_path_factory: pytest.TempPathFactory) -> str:

@@ -7,7 +7,7 @@ Builds on delivery (which it composes) and model; web builds on it.
 from __future__ import annotations
 
 from ._actie import Actie, actie_var, current_actie
-from ._activiteiten import Annotation, annotation_of, note_annotation
+from ._activiteiten import Annotation, annotation_of, note_annotation, separate_annotations
 from ._context import (
     AFNEMER_KEY,
     RouteSource,
@@ -88,6 +88,7 @@ __all__ = [
     "persoon",
     "request_var",
     "run_in_context",
+    "separate_annotations",
     "shutdown",
     "use_afnemer",
     "use_gebruiker",

@@ -17,9 +17,10 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from ..register import (
     AmbiguousActiviteit, Register, RegisterError, UnknownActiviteit, Verwerkingsactiviteit, is_url, open_source,
@@ -28,6 +29,7 @@ from ._errors import ConfigurationError
 from ._settings import Settings
 
 __all__ = ["Annotation", "activity_of", "annotation_of", "annotate", "check_annotations", "load_register_setting", "note_annotation", "note_function",
+           "separate_annotations",
            "register_defaults"]
 
 logger = logging.getLogger("verwerkingen_otel.capture")
@@ -155,6 +157,20 @@ def annotation_of(fn: Any) -> Annotation | None:
         if found is not None:
             return found
     return None
+
+
+@contextmanager
+def separate_annotations() -> Iterator[None]:
+    """For tests: inside the block, configure() checks only the annotations noted inside it (a
+    test's own), not the rest of the process's; afterwards those are forgotten again."""
+    with _lock:
+        saved = list(_noted)
+        _noted.clear()
+    try:
+        yield
+    finally:
+        with _lock:
+            _noted[:] = saved
 
 
 def check_annotations(register: Register | None, extra: Iterable[Annotation] = ()) -> None:
