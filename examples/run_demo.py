@@ -10,9 +10,13 @@
 4. show the recorded actions of both sides of the chain, with the afnemer fields;
 5. lift the confidentiality of the investigation with PATCH, as the log's manager;
 6. show what the person concerned sees through the Inzage API;
+7. point at the log's register of processing activities (the services annotate by activity
+   name, resolved in that register through the log's VAR API) and its two transparency pages:
+   /register for citizens and /inzage for the privacy officer (a user with a random password);
 
 and exit leaving nothing running, whatever happens (Ctrl-C included). Exit code 0 only when
-every step succeeded. Options let a test break a step on purpose (a port already in use).
+every step succeeded. `--keep-running` leaves the log up after the story, until Ctrl-C, so the
+pages can be opened. Options let a test break a step on purpose (a port already in use).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import datetime as dt
 import os
 import secrets
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,7 +54,9 @@ BRP_OIN = "00000004999999999000"
 BSNS = ("999993653", "999995017", "999990019", "999991905", "999992004")
 INZAGE_BSN = "999992004"  # the person whose address is investigated (the confidential zaak)
 SYSTEEM = {"Zaaksysteem Voorbeeldstad": "gemeente", "BRP-bevragen (voorbeeld)": "BRP"}
-STEPS = 6
+STEPS = 7
+REGISTER_FILE = HERE / "chain" / "register.toml"
+PRIVACY_USER = "privacy"
 
 
 class DemoFailed(Exception):
@@ -97,6 +104,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     for name in ("log", "provider", "consumer"):
         parser.add_argument(f"--{name}-port", type=int, default=0, metavar="PORT",
                             help=f"port of the {name} (default: a free one)")
+    parser.add_argument("--keep-running", action="store_true",
+                        help="leave the log (and its /register and /inzage pages) up until Ctrl-C")
     return parser.parse_args(argv)
 
 
@@ -123,20 +132,24 @@ def run(args: argparse.Namespace, tmp: Path, services: list[Service]) -> None:
     api_url = f"http://{HOST}:{ports['log']}/api/v1"
 
     step(1, "Starting the verwerkingenlog, the BRP provider and the gemeente's zaak system")
+    password = secrets.token_urlsafe(12)
+    add_privacy_user(tmp / "users.toml", password)
     log, provider, consumer = make_services(tmp, ports, api_url, secrets_)
-    say(f"verwerkingenlog  {api_url}  (SQLite in the working directory)")
+    say(f"verwerkingenlog  {api_url}  (SQLite in the working directory; register: examples/chain/register.toml)")
     say(f"BRP provider     http://{HOST}:{ports['provider']}  (Flask on werkzeug)")
     say(f"gemeente         http://{HOST}:{ports['consumer']}  (FastAPI on uvicorn)")
     t0 = time.monotonic()
-    for service in (log, provider, consumer):  # all three start in parallel
-        services.append(service)
-        service.start()
-    for service in (log, provider, consumer):
-        say(f"waiting for {service.name} ...")
-        try:
-            service.wait_ready()
-        except ServiceError as exc:
-            raise DemoFailed(str(exc)) from None
+    # the log first: both services read the register of processing activities from its VAR API
+    for group in ((log,), (provider, consumer)):
+        for service in group:  # the services start in parallel
+            services.append(service)
+            service.start()
+        for service in group:
+            say(f"waiting for {service.name} ...")
+            try:
+                service.wait_ready()
+            except ServiceError as exc:
+                raise DemoFailed(str(exc)) from None
     say(f"all three answer ({time.monotonic() - t0:.1f} s)")
 
     step(2, "Sending requests to the gemeente (each call asks the BRP on the way)")
@@ -153,7 +166,7 @@ def run(args: argparse.Namespace, tmp: Path, services: list[Service]) -> None:
     with VerwerkingenlogClient(api_url, client_id="beheer", secret=secrets_["beheer"]) as client:
         step(4, "The verwerkingsacties in the log: both sides of the chain")
         acties = recorded_actions(client)
-        show_actions(acties)
+        show_actions(acties, activity_names(api_url))
         expected = {("gemeente", "Zoeken burger"): 1, ("BRP", "Zoeken personen"): 1,
                     ("gemeente", "Raadplegen burger"): 1, ("gemeente", "Aanmaken zaak"): 2,
                     ("BRP", "Verstrekken persoonsgegevens"): 3}
@@ -165,6 +178,14 @@ def run(args: argparse.Namespace, tmp: Path, services: list[Service]) -> None:
 
         step(6, f"Inzage: what the person with BSN {INZAGE_BSN} sees of the processing of their data")
         show_inzage(client, INZAGE_BSN)
+
+    step(7, "The register of processing activities and the transparency pages")
+    show_pages(f"http://{HOST}:{ports['log']}", api_url, password)
+    if args.keep_running:
+        keep_running()
+    else:
+        say()
+        say("To open them: ./scripts/demo --keep-running (the log stays up until Ctrl-C).")
 
 
 def make_services(tmp: Path, ports: dict[str, int], api_url: str,
@@ -186,11 +207,13 @@ def make_services(tmp: Path, ports: dict[str, int], api_url: str,
         return {**base, "VERWERKINGEN_API_URL": api_url, "VERWERKINGEN_CLIENT_ID": client_id,
                 "VERWERKINGEN_SECRET": secrets_[client_id], "VERWERKINGEN_EXPORTERS": "api",
                 "VERWERKINGEN_DELIVERY": "outbox", "VERWERKINGEN_OUTBOX": str(tmp / f"{client_id}-outbox.db"),
-                "VERWERKINGEN_SYSTEEM": systeem, "VERWERKINGEN_OIN": oin, "VERWERKINGEN_UITVOERDER": oin}
+                "VERWERKINGEN_SYSTEEM": systeem, "VERWERKINGEN_OIN": oin, "VERWERKINGEN_UITVOERDER": oin,
+                "VERWERKINGEN_REGISTER": api_url}  # the log's VAR API, cached beside the outbox
 
     log = Service("verwerkingenlog", [
         python, "-m", "verwerkingen_otel.cli", "serve", "--host", HOST, "--port", str(ports["log"]),
         "--database", str(tmp / "verwerkingenlog.db"), "--clients", str(clients), "--log-level", "warning",
+        "--register", str(REGISTER_FILE), "--users", str(tmp / "users.toml"),
     ], env=base, log_file=tmp / "log.out", ready_url=f"{api_url}/verwerkingsacties", cwd=tmp)
     provider = Service("BRP provider", [
         python, str(HERE / "chain" / "provider.py"), "--host", HOST, "--port", str(ports["provider"]),
@@ -245,7 +268,27 @@ def short(value: str | None) -> str:
     return value[:8] if value else "-"
 
 
-def show_actions(acties: list[VastgelegdeActie]) -> None:
+def add_privacy_user(users: Path, password: str) -> None:
+    """The privacy officer's account for /inzage, made the documented way (`users add`)."""
+    done = subprocess.run([sys.executable, "-m", "verwerkingen_otel.cli", "users", "add", PRIVACY_USER,
+                           "--users", str(users), "--role", "inzage-vertrouwelijk", "--password-stdin"],
+                          input=password + "\n", capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise DemoFailed(f"could not create the /inzage user: {done.stderr.strip()}")
+
+
+def activity_names(api_url: str) -> dict[str, str]:
+    """id -> naam of every activity in the log's register (the public VAR API, no token)."""
+    names: dict[str, str] = {}
+    url: str | None = f"{api_url}/verwerkingsactiviteiten"
+    while url:
+        page = httpx.get(url, timeout=10.0).json()
+        names.update({a["id"]: a["naam"] for a in page["results"]})
+        url = page["next"]
+    return names
+
+
+def show_actions(acties: list[VastgelegdeActie], names: dict[str, str]) -> None:
     say(f"{len(acties)} verwerkingsacties. Each BRP action names the gemeente as afnemer (afnemerId = its OIN)")
     say("and carries the gemeente's verwerkingId and activity as verwerkingIdAfnemer / activiteit afnemer.")
     say()
@@ -258,6 +301,7 @@ def show_actions(acties: list[VastgelegdeActie]) -> None:
             f"{a.vertrouwelijkheid.value:<19}{short(a.verwerking_id):<14}{a.afnemer_id or '-':<22}"
             f"{short(a.verwerking_id_afnemer)}")
         say(f"{'':<14}personen: {persons(a.verwerkte_objecten)}")
+        say(f"{'':<14}activiteit: {names.get(a.verwerkingsactiviteit_id or '', '(not in the register)')}")
         if a.verwerkingsactiviteit_url_afnemer:
             say(f"{'':<14}activiteit afnemer: {a.verwerkingsactiviteit_url_afnemer}")
 
@@ -339,6 +383,35 @@ def show_inzage(client: VerwerkingenlogClient, bsn: str) -> None:
         if len(logged) == 1 else "")
     if len(logged) != 1:
         raise DemoFailed(f"expected the log to record the Inzage call once, found {len(logged)}")
+
+
+def show_pages(site: str, api_url: str, password: str) -> None:
+    """Where to look, after checking that each page answers."""
+    register = httpx.get(f"{site}/register", timeout=10.0)
+    inzage = httpx.get(f"{site}/inzage", timeout=10.0)
+    var = httpx.get(f"{api_url}/verwerkingsactiviteiten", timeout=10.0)
+    if register.status_code != 200 or inzage.status_code != 200 or var.status_code != 200:
+        raise DemoFailed(f"the pages do not answer: /register {register.status_code}, /inzage {inzage.status_code}, "
+                         f"VAR API {var.status_code}")
+    count = var.json()["count"]
+    say(f"Both services annotated their actions by activity name; the log's register holds {count} activities")
+    say("(every change is kept as a version: each action is explained by the activity as it was then).")
+    say()
+    say(f"{'the register (VAR API)':<26}{api_url}/verwerkingsactiviteiten")
+    say(f"{'for citizens':<26}{site}/register")
+    say(f"{'for the privacy officer':<26}{site}/inzage   user {PRIVACY_USER}, password {password}")
+    say(f"{'':<26}(search BSN {INZAGE_BSN} from yesterday to today: the address investigation)")
+
+
+def keep_running() -> None:
+    """--keep-running: the log stays up until Ctrl-C (or SIGTERM), then everything stops as usual."""
+    say()
+    say("The log keeps running (--keep-running): open the pages above; press Ctrl-C to stop.")
+    try:
+        while True:
+            signal.pause()
+    except Interrupted:
+        print(flush=True)
 
 
 def stop_all(services: list[Service]) -> None:

@@ -140,7 +140,16 @@ def test_demo_shows_every_action_with_both_sides_of_the_chain(demo: Run) -> None
     assert demo.stdout.count("personen: 999993653, 999995017, 999990019 (Getoond in zoekresultaat)") == 2
     assert "personen: 999992004 (Aanvrager)" in demo.stdout
     assert "personen: 999992004 (Ingeschrevene)" in demo.stdout
-    assert demo.stdout.count("activiteit afnemer: https://register.voorbeeldstad.example/") == 4
+    # the services annotate by activity name, resolved through the log's VAR API (its url is the log's)
+    log_port = demo.ports["verwerkingenlog"]
+    assert len(re.findall(rf"^\s+activiteit afnemer: http://127\.0\.0\.1:{log_port}/api/v1/verwerkingsactiviteiten/"
+                          r"[0-9a-f-]{36}$", demo.stdout, re.M)) == 4
+    assert re.findall(r"^\s+activiteit: (.+)$", demo.stdout, re.M) == [
+        "Burgerzaken: raadplegen basisregistratie", "BRP: zoeken personen",
+        "Burgerzaken: raadplegen basisregistratie", "BRP: verstrekken persoonsgegevens",
+        "Zaakgericht werken: behandelen van zaken", "BRP: verstrekken persoonsgegevens",
+        "Zaakgericht werken: behandelen van zaken", "BRP: verstrekken persoonsgegevens",
+    ]
     assert "all 8 actions arrived" in demo.stdout
 
 
@@ -151,7 +160,7 @@ def test_demo_lifts_the_confidentiality(demo: Run) -> None:
 
 
 def test_demo_shows_the_inzage_result(demo: Run) -> None:
-    section = demo.stdout.split("[6/6]")[1]
+    section = demo.stdout.split("[6/7]")[1].split("[7/7]")[0]
     assert "objectId=999992004" in section
     assert "2 results" in section
     inzage = re.findall(r"^\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  (.+?)\s{2,}(.+?)\s{2,}(\w+)\s+(\w+)\s+(-|\d{20})$",
@@ -161,6 +170,46 @@ def test_demo_shows_the_inzage_result(demo: Run) -> None:
         ("Verstrekken persoonsgegevens", "-", "opgeheven", "Ingeschrevene", GEMEENTE_OIN),
     ], section
     assert "the log recorded this Inzage as 'Inzage verwerkingenlog'" in section
+
+
+def test_demo_ends_pointing_at_the_register_and_the_pages(demo: Run) -> None:
+    section = demo.stdout.split("[7/7]")[1]
+    port = demo.ports["verwerkingenlog"]
+    assert "the log's register holds 5 activities" in section
+    assert re.search(rf"^\s+the register \(VAR API\)\s+http://127\.0\.0\.1:{port}/api/v1/verwerkingsactiviteiten$",
+                     section, re.M)
+    assert re.search(rf"^\s+for citizens\s+http://127\.0\.0\.1:{port}/register$", section, re.M)
+    assert re.search(rf"^\s+for the privacy officer\s+http://127\.0\.0\.1:{port}/inzage   user privacy, "
+                     r"password \S{16}$", section, re.M)
+    assert "To open them: ./scripts/demo --keep-running (the log stays up until Ctrl-C)." in section
+
+
+def test_keep_running_leaves_the_pages_up_until_ctrl_c() -> None:
+    import httpx
+
+    marker = uuid.uuid4().hex
+    proc = subprocess.Popen(demo_command("--keep-running"), cwd=ROOT, env=demo_env(marker), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    lines = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if "press Ctrl-C to stop" in line:
+            break
+    text = "".join(lines)
+    site = re.search(r"for citizens\s+(http://\S+)/register", text).group(1)
+    password = re.search(r"user privacy, password (\S+)", text).group(1)
+    assert "Burgerzaken: raadplegen basisregistratie" in httpx.get(f"{site}/register").text
+    with httpx.Client(base_url=site) as browser:
+        token = re.search(r'name="csrf" value="([^"]+)"', browser.get("/inzage").text).group(1)
+        r = browser.post("/inzage/inloggen", data={"csrf": token, "gebruiker": "privacy", "wachtwoord": password})
+        assert r.status_code == 303 and "Ingelogd als <strong>privacy</strong>" in browser.get("/inzage").text
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    run = Run(proc.returncode, text + out, err, marker)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Nothing is left running" in run.stdout
+    assert_nothing_left(run, {"verwerkingenlog", "BRP provider", "gemeente"})
 
 
 def test_port_in_use_fails_nonzero_and_stops_what_started() -> None:
@@ -173,7 +222,7 @@ def test_port_in_use_fails_nonzero_and_stops_what_started() -> None:
         assert run.returncode == 1, run.stdout + run.stderr
         assert "DEMO FAILED: gemeente exited with code" in run.stderr
         assert "address already in use" in run.stderr.lower()
-        assert "[2/6]" not in run.stdout
+        assert "[2/7]" not in run.stdout
         assert run.ports["gemeente"] == port
         left = processes_with(run.marker)
         assert left == [], [p.cmdline() for p in left]

@@ -31,7 +31,8 @@ CONTRACT_SETTINGS = [  # (setting, env var): the contract's settings table
     ("delivery", "VERWERKINGEN_DELIVERY"), ("exporters", "VERWERKINGEN_EXPORTERS"),
     ("systeem", "VERWERKINGEN_SYSTEEM"), ("gegevensbron", "VERWERKINGEN_GEGEVENSBRON"),
     ("uitvoerder", "VERWERKINGEN_UITVOERDER"), ("oin", "VERWERKINGEN_OIN"), ("rules", "VERWERKINGEN_RULES"),
-    # register, destinations, tenants and the ldv key join this list with the issues that build them
+    ("register", "VERWERKINGEN_REGISTER"),
+    # destinations, tenants and the ldv key join this list with the issues that build them
 ]
 CONTRACT_DELIVERIES = ["outbox", "sync", "memory"]
 CONTRACT_EXPORTERS = ["api", "console"]  # and `none`, alone
@@ -89,7 +90,7 @@ def test_defaults_in_the_reference_are_the_code_defaults() -> None:
 def test_every_contract_setting_is_implemented_with_that_name() -> None:
     by_env = {env: name for name, env, _ in SETTINGS}
     assert [(name, env) for name, env in CONTRACT_SETTINGS if by_env.get(env) != name] == []
-    assert len(CONTRACT_SETTINGS) == 12
+    assert len(CONTRACT_SETTINGS) == 13
 
 
 def test_every_contract_setting_has_its_row_in_the_configuration_reference() -> None:

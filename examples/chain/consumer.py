@@ -11,10 +11,11 @@ Vertrouwelijkheid, Bewaartermijn) and a W3C traceparent on those calls, so the p
 action names this gemeente as afnemer, carries the zaak id as verwerkingIdAfnemer, and is as
 confidential as the zaak.
 
-Configured only by VERWERKINGEN_* environment variables, plus BRP_API_URL for the provider:
+Configured only by VERWERKINGEN_* environment variables, plus BRP_API_URL for the provider;
+VERWERKINGEN_REGISTER names the register in which the activities below are looked up:
 
     BRP_API_URL=http://127.0.0.1:8081 VERWERKINGEN_EXPORTERS=console VERWERKINGEN_DELIVERY=sync \\
-        VERWERKINGEN_OIN=00000001999999999000 \\
+        VERWERKINGEN_OIN=00000001999999999000 VERWERKINGEN_REGISTER=examples/chain/register.toml \\
         python -m uvicorn --app-dir examples/chain consumer:app --port 8080 --no-access-log
 
 (`--no-access-log`: request lines such as `GET /burgers/<bsn>` carry BSNs, which do not belong
@@ -36,17 +37,10 @@ import verwerkingen_otel as vo
 from verwerkingen_otel import httpx as vo_httpx
 from verwerkingen_otel.fastapi import instrument_app
 
-# The gemeente's processing activities, with their entries in its public register.
-REGISTER = "https://register.voorbeeldstad.example/verwerkingsactiviteiten"
-
-
-def activiteit(activiteit_id: str) -> dict[str, str]:
-    """An activity's id and register URL, as annotation arguments (both reach the provider)."""
-    return {"verwerkingsactiviteit_id": activiteit_id, "verwerkingsactiviteit_url": f"{REGISTER}/{activiteit_id}"}
-
-
-BURGERZAKEN = activiteit("5e1c8a70-3f2b-4d9a-b6c4-2a7e9d0f1b38")
-ZAKEN = activiteit("c4f7d2a9-8b1e-4c63-9a05-7d3e6f2b1c90")
+# The gemeente's processing activities, by their name in its register (VERWERKINGEN_REGISTER):
+# configure() resolves each to its id and url, and fails naming the function if one is unknown.
+BURGERZAKEN = "Burgerzaken: raadplegen basisregistratie"
+ZAKEN = "Zaakgericht werken: behandelen van zaken"
 
 # Zaaktypes: name, confidentiality and retention of the verwerking a zaak of that type is.
 ZAAKTYPES: dict[str, tuple[str, str, str]] = {
@@ -91,7 +85,7 @@ async def _brp_get(request: Request, path: str, **params: str) -> Any:
 @vo.verwerkingsactie(
     actie_naam="Zoeken burger",
     handeling_naam="Zoeken in de BRP",
-    **BURGERZAKEN,
+    activiteit=BURGERZAKEN,
     objecten=[vo.personen_uit_resultaat(lambda result: [p["bsn"] for p in result["personen"]],
                                         betrokkenheid="Getoond in zoekresultaat", soorten_gegevens=["Naam"])],
 )
@@ -104,7 +98,7 @@ async def burgers_zoeken(request: Request, achternaam: str) -> dict[str, Any]:
 @vo.verwerkingsactie(
     actie_naam="Raadplegen burger",
     handeling_naam="Inzien persoonsgegevens",
-    **BURGERZAKEN,
+    activiteit=BURGERZAKEN,
     objecten=[vo.persoon("bsn", betrokkenheid="Betrokkene", soorten_gegevens=["Naam", "Woonplaats"])],
 )
 async def burger_raadplegen(request: Request, bsn: str) -> dict[str, Any]:
@@ -127,7 +121,7 @@ async def zaak_aanmaken(request: Request, zaak: Zaak) -> dict[str, Any]:
 @vo.verwerkingsactie(
     actie_naam="Aanmaken zaak",
     handeling_naam="Registreren zaak",
-    **ZAKEN,
+    activiteit=ZAKEN,
     objecten=[vo.persoon("bsn", betrokkenheid="Aanvrager", soorten_gegevens=["Naam", "Adres"])],
 )
 async def aanvrager_vastleggen(request: Request, bsn: str) -> Any:

@@ -11,7 +11,8 @@ extension `Verwerkingen(app)` reads them — so the register can account for *wh
 Configured only by VERWERKINGEN_* environment variables (api_url, client_id, secret, outbox,
 systeem, ...); nothing about delivery is in this code. Run it on its own:
 
-    VERWERKINGEN_EXPORTERS=console VERWERKINGEN_DELIVERY=sync python examples/chain/provider.py --port 8081
+    VERWERKINGEN_EXPORTERS=console VERWERKINGEN_DELIVERY=sync VERWERKINGEN_REGISTER=examples/chain/register.toml \\
+        python examples/chain/provider.py --port 8081
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 import verwerkingen_otel as vo
 from verwerkingen_otel.flask import Verwerkingen
 
-# The register's own processing activities (its verwerkingsactiviteitenregister).
-ACTIVITEIT_VERSTREKKEN = "3d0c9b8e-6a51-4d2f-9f3e-1b7c2a4e5d60"
-ACTIVITEIT_ZOEKEN = "8e1f7a2b-4c3d-4e5f-a6b7-c8d9e0f1a2b3"
+# The BRP's own processing activities, by name in its register (VERWERKINGEN_REGISTER).
+ACTIVITEIT_VERSTREKKEN = "BRP: verstrekken persoonsgegevens"
+ACTIVITEIT_ZOEKEN = "BRP: zoeken personen"
 
 # Made-up people under official test BSNs (they pass the 11-test and belong to nobody).
 PERSONEN: dict[str, dict[str, str]] = {
@@ -56,7 +57,7 @@ def create_app() -> Flask:
     @vo.verwerkingsactie(
         actie_naam="Verstrekken persoonsgegevens",
         handeling_naam="Bevragen persoon",
-        verwerkingsactiviteit_id=ACTIVITEIT_VERSTREKKEN,
+        activiteit=ACTIVITEIT_VERSTREKKEN,
         objecten=[vo.persoon("bsn", betrokkenheid="Ingeschrevene",
                              soorten_gegevens=["Naam", "Woonplaats"])],
     )
@@ -70,7 +71,7 @@ def create_app() -> Flask:
     @vo.verwerkingsactie(
         actie_naam="Zoeken personen",
         handeling_naam="Bevragen persoon",
-        verwerkingsactiviteit_id=ACTIVITEIT_ZOEKEN,
+        activiteit=ACTIVITEIT_ZOEKEN,
         objecten=[vo.personen_uit_resultaat(
             lambda response: [p["bsn"] for p in response.get_json()["personen"]],
             betrokkenheid="Getoond in zoekresultaat",

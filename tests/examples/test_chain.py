@@ -51,4 +51,15 @@ def test_chain_readme_commands_run_as_documented(service) -> None:
     assert zaak_actie["verwerkingId"] == zaak_id
     assert (zaak_actie["vertrouwelijkheid"], brp[2]["vertrouwelijkheid"]) == ("vertrouwelijk", "vertrouwelijk")
     assert brp[2]["verwerkingsactiviteitUrlAfnemer"] == zaak_actie["verwerkingsactiviteitUrl"]
+    # both annotate by activity name (VERWERKINGEN_REGISTER): id and url from the register; the
+    # gemeente's bewaartermijn is its register's (P10Y; the zaak's own for the investigation), and
+    # reaches the BRP as the Bewaartermijn header, which beats the BRP's register default (P20Y)
+    assert [a["verwerkingsactiviteitId"] for a in gemeente] == [
+        "5e1c8a70-3f2b-4d9a-b6c4-2a7e9d0f1b38", "5e1c8a70-3f2b-4d9a-b6c4-2a7e9d0f1b38",
+        "c4f7d2a9-8b1e-4c63-9a05-7d3e6f2b1c90"]
+    assert zaak_actie["verwerkingsactiviteitUrl"] == (
+        "https://register.voorbeeldstad.example/verwerkingsactiviteiten/c4f7d2a9-8b1e-4c63-9a05-7d3e6f2b1c90")
+    assert [(a["verwerkingsactiviteitId"][:8], a["bewaartermijn"]) for a in brp] == [
+        ("8e1f7a2b", "P10Y"), ("3d0c9b8e", "P10Y"), ("3d0c9b8e", "P20Y")]
+    assert [a["bewaartermijn"] for a in gemeente] == ["P10Y", "P10Y", "P20Y"]
     assert "999993653" not in gemeente_err + brp_err  # no access log, no BSN in ordinary logs

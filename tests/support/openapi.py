@@ -29,6 +29,11 @@ from verwerkingen_otel.server.schema import OPENAPI_DIR
 
 SPEC_DIR: Path = OPENAPI_DIR
 SPEC_FILES = {"bewerking": SPEC_DIR / "bewerking-api.yaml", "inzage": SPEC_DIR / "inzage-api.yaml"}
+# The VAR API 0.1.0 (NOTES §8) has its own API-version.
+SPEC_FILES["var"] = SPEC_DIR / "var-api.yaml"
+API_VERSIONS = {"bewerking": "0.9.0", "inzage": "0.9.0", "var": "0.1.0"}
+# NOTES §8: the plural item path is the same resource as the YAML's singular one.
+PATH_ALIASES = {"/verwerkingsactiviteiten/{verwerkingsactiviteitId}": "/verwerkingsactiviteit/{actieId}"}
 BASE_PATH = "/api/v1"
 # Deliberate deviations (docs/server.md): status codes our server adds to an operation.
 DEVIATIONS: dict[tuple[str, str], set[int]] = {
@@ -37,6 +42,9 @@ DEVIATIONS: dict[tuple[str, str], set[int]] = {
     ("patch", "/verwerkingsacties"): {413},
     ("get", "/verwerkingsacties"): {404},  # page past the last one
     ("get", "/verwerkte-objecten"): {404},
+    ("get", "/verwerkingsactiviteiten"): {404},  # page past the last one
+    # If-None-Match with the current ETag; a malformed `peildatum` (our parameter, NOTES §8)
+    ("get", "/verwerkingsactiviteit/{actieId}"): {304, 400},
 }
 
 
@@ -107,6 +115,17 @@ def validate_schema(spec_name: str, schema: dict[str, Any], instance: Any) -> No
             f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors[:5]))
 
 
+def resolve_response(spec_name: str, response: dict[str, Any]) -> dict[str, Any]:
+    """A response object, following `$ref: '#/components/responses/…'` (the VAR YAML uses them)."""
+    ref = response.get("$ref")
+    if not ref:
+        return response
+    node: Any = load_spec(spec_name)
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part]
+    return node
+
+
 def component(spec_name: str, name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -120,6 +139,9 @@ class ResponseValidator:
             for template in load_spec(name)["paths"]:
                 pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
                 self.routes.append((re.compile(f"^{pattern}$"), template, name))
+        for alias, template in PATH_ALIASES.items():
+            pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(alias))
+            self.routes.append((re.compile(f"^{pattern}$"), template, "var"))
 
     def operation(self, path: str) -> tuple[str, str] | None:
         for pattern, template, name in self.routes:
@@ -129,10 +151,11 @@ class ResponseValidator:
 
     def check(self, response: httpx.Response) -> None:
         request = response.request
-        assert response.headers.get("API-version") == "0.9.0", (
-            f"{request.method} {request.url.path}: API-version header missing or wrong")
         path = request.url.path
         found = self.operation(path[len(BASE_PATH):]) if path.startswith(BASE_PATH) else None
+        expected_version = API_VERSIONS[found[1]] if found else "0.9.0"
+        assert response.headers.get("API-version") == expected_version, (
+            f"{request.method} {request.url.path}: API-version header missing or wrong")
         method = request.method.lower()
         if found is None or method not in load_spec(found[1])["paths"][found[0]]:
             assert response.status_code in (404, 405), f"{method} {path}: {response.status_code}"
@@ -144,9 +167,12 @@ class ResponseValidator:
         if status not in responses:
             assert response.status_code in DEVIATIONS.get((method, template), set()), (
                 f"{method.upper()} {template}: status {status} is not in the YAML nor a documented deviation")
+            if response.status_code == 304:
+                assert response.content == b""
+                return
             self._check_problem(response, name)
             return
-        content = responses[status].get("content")
+        content = resolve_response(name, responses[status]).get("content")
         if not content:
             assert response.content == b"", f"{method.upper()} {template} {status}: expected no body"
             return

@@ -7,6 +7,7 @@ Builds on delivery (which it composes) and model; web builds on it.
 from __future__ import annotations
 
 from ._actie import Actie, actie_var, current_actie
+from ._activiteiten import Annotation, annotation_of, note_annotation, separate_annotations
 from ._context import (
     AFNEMER_KEY,
     RouteSource,
@@ -54,6 +55,7 @@ __all__ = [
     "INGEHOUDEN_OBJECT_ID",
     "ONGELDIG_SOORT_OBJECT_ID",
     "Actie",
+    "Annotation",
     "ConfigurationError",
     "ObjectSpec",
     "Pipeline",
@@ -63,6 +65,7 @@ __all__ = [
     "Verwerking",
     "VerwerkingenlogExporter",
     "actie_var",
+    "annotation_of",
     "afnemer_var",
     "build_pipeline",
     "check_annotation",
@@ -80,10 +83,12 @@ __all__ = [
     "inbound_trace_var",
     "install",
     "load_settings",
+    "note_annotation",
     "personen_uit_resultaat",
     "persoon",
     "request_var",
     "run_in_context",
+    "separate_annotations",
     "shutdown",
     "use_afnemer",
     "use_gebruiker",

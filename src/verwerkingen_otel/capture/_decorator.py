@@ -51,6 +51,7 @@ from ..model import (
     objects_json,
 )
 from ._actie import Actie, actie_var
+from ._activiteiten import activity_of, note_function, register_defaults
 from ._clock import next_tijdstip_us, tijdstip_of, tijdstip_text
 from ._context import current_afnemer, current_gebruiker, current_inbound_trace, request_var
 from ._errors import ConfigurationError
@@ -104,8 +105,13 @@ class verwerkingsactie:
         vertrouwelijkheid: str | Vertrouwelijkheid | None = None,
         bewaartermijn: str | None = None,
         objecten: Sequence[ObjectSpec] = (),
+        activiteit: str | None = None,
     ) -> None:
         self.actie_naam = check_annotation("actie_naam", actie_naam)
+        self._activiteit = check_annotation("activiteit", activiteit)
+        if self._activiteit is not None and (verwerkingsactiviteit_id or verwerkingsactiviteit_url) is not None:
+            raise ConfigurationError("activiteit", "takes id and url from the register: "
+                                     "leave out verwerkingsactiviteit_id/_url")
         self._handeling_naam = check_annotation("handeling_naam", handeling_naam)
         self._verwerking_naam = check_annotation("verwerking_naam", verwerking_naam)
         self._verwerking_id = check_annotation("verwerking_id", verwerking_id)
@@ -129,7 +135,7 @@ class verwerkingsactie:
             if value is not None:
                 static[key] = value
         self._static = static
-        self._cached: tuple[Pipeline, dict[str, str]] | None = None
+        self._cached: tuple[Pipeline, dict[str, str], bool] | None = None
         self._label = repr(self.actie_naam) if self.actie_naam else "verwerkingsactie"
 
     # -- decorator ----------------------------------------------------------------------------
@@ -142,6 +148,8 @@ class verwerkingsactie:
                 "verwerkingsactie(...) cannot decorate a generator function (the call returns before the "
                 "work is done); use `with verwerkingsactie(...)` inside it"
             )
+        if self._activiteit is not None or self._activiteit_id is not None:  # checked now, or at configure()
+            note_function(self, fn, self._activiteit, self._activiteit_id, current_pipeline())
         signature = _signature(fn)
         placements = tuple(spec.place(signature) for spec in self._specs)
         before = tuple(p for p in placements if not p.from_result)
@@ -204,23 +212,33 @@ class verwerkingsactie:
 
     # -- the per-call path --------------------------------------------------------------------
 
-    def _base(self, pipeline: Pipeline) -> dict[str, str]:
-        """The attributes every call shares under `pipeline` (annotation, settings, defaults)."""
+    def _base(self, pipeline: Pipeline) -> tuple[dict[str, str], bool]:
+        """The attributes every call shares under `pipeline` (annotation, register, settings,
+        defaults), and whether the annotated activity is missing from the register."""
         cached = self._cached
         if cached is not None and cached[0] is pipeline:
-            return cached[1]
+            return cached[1], cached[2]
         base = dict(self._static)
         base.update(pipeline.base_attributes)
         if self._verwerking_id is not None:
             base[VERWERKING_ID] = self._verwerking_id
         if self._verwerking_naam is not None:
             base[VERWERKING_NAAM] = self._verwerking_naam
-        base[VERTROUWELIJKHEID] = (self._vertrouwelijkheid or _NORMAAL).value
-        bewaartermijn = self._bewaartermijn or pipeline.settings.bewaartermijn
+        activiteit, unknown = activity_of(pipeline.register, self._activiteit, self._activiteit_id, self._label)
+        register_vertrouwelijk, register_bewaartermijn = register_defaults(activiteit)
+        if activiteit is not None:
+            base[VERWERKINGSACTIVITEIT_ID] = activiteit.id
+            if self._activiteit_url is None and activiteit.url is not None:
+                base[VERWERKINGSACTIVITEIT_URL] = activiteit.url
+        # vertrouwelijkheid: the most confidential source (the register's default among them);
+        # bewaartermijn: the annotation, else the register's default, else the setting
+        vertrouwelijk = self._vertrouwelijkheid is _VERTROUWELIJK or register_vertrouwelijk
+        base[VERTROUWELIJKHEID] = (_VERTROUWELIJK if vertrouwelijk else _NORMAAL).value
+        bewaartermijn = self._bewaartermijn or register_bewaartermijn or pipeline.settings.bewaartermijn
         if bewaartermijn is not None:
             base[BEWAARTERMIJN] = bewaartermijn
-        self._cached = (pipeline, base)
-        return base
+        self._cached = (pipeline, base, unknown)
+        return base, unknown
 
     def _begin(
         self,
@@ -236,7 +254,10 @@ class verwerkingsactie:
         for placement in placements:
             placement.collect(parts, instance, args, kwargs, self._label, strict)
 
-        attributes = self._base(pipeline).copy()
+        base, unknown_activiteit = self._base(pipeline)
+        if unknown_activiteit:
+            pipeline.count("unknown_activiteit")
+        attributes = base.copy()
         parent = actie_var.get()
         frame = verwerking_var.get()
         afnemer = current_afnemer()

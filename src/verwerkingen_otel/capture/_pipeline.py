@@ -22,8 +22,10 @@ from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 
 from .._version import __version__
-from ..delivery import ActionExporter, Delivery, RecordingError, build_delivery
+from ..delivery import DEFAULT_OUTBOX, ActionExporter, Delivery, RecordingError, build_delivery
 from ..model import GEGEVENSBRON, SYSTEEM, UITVOERDER, Verwerkingsactie
+from ..register import Register
+from ._activiteiten import check_annotations, load_register_setting
 from ._settings import Settings, load_settings
 
 __all__ = [
@@ -62,6 +64,7 @@ class Pipeline:
     provider: TracerProvider = field(init=False)
     tracer: trace.Tracer = field(init=False)
     counters: dict[str, int] = field(default_factory=dict)
+    register: Register | None = None  # the `register` setting's register of processing activities
     base_attributes: Mapping[str, str] = field(init=False)
     is_shut_down: bool = False
 
@@ -116,10 +119,16 @@ class Pipeline:
             self.provider.shutdown()
 
 
-def build_pipeline(settings: Settings) -> Pipeline:
-    """Build (but do not install) a pipeline; raises ConfigurationError naming the setting."""
+def build_pipeline(settings: Settings, register: Register | None = None) -> Pipeline:
+    """Build (but do not install) a pipeline; raises ConfigurationError naming the setting.
+
+    The register is read first (`register` given, or the setting's), so a register error leaves
+    no delivery running.
+    """
+    if register is None:
+        register = load_register_setting(settings, settings.outbox or DEFAULT_OUTBOX)
     delivery, exporters = build_delivery(settings)
-    return Pipeline(settings=settings, delivery=delivery, exporters=exporters)
+    return Pipeline(settings=settings, delivery=delivery, exporters=exporters, register=register)
 
 
 _lock = threading.RLock()
@@ -140,7 +149,9 @@ def configure(**overrides: Any) -> Pipeline:
     if pinned is not None:  # inside the pytest fixture: check the arguments, keep the test's pipeline
         logger.debug("configure() inside the verwerkingen fixture: the test's pipeline stays installed")
         return pinned
-    pipeline = build_pipeline(settings)
+    register = load_register_setting(settings, settings.outbox or DEFAULT_OUTBOX)
+    check_annotations(register)  # every `activiteit` (and id) annotated so far, named in one error
+    pipeline = build_pipeline(settings, register)
     with _lock:
         previous, _current = _current, None
         try:

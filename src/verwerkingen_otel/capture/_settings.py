@@ -162,6 +162,7 @@ _SETTINGS: tuple[_Setting, ...] = (
     _Setting("uitvoerder", _oin),
     _Setting("oin", _oin),
     _Setting("rules", _path),
+    _Setting("register", _path),  # a register file, or the base URL of a VAR API
     _Setting("strict", _bool, False),
     _Setting("bewaartermijn", _duration),
     _Setting("console_file", _path),
@@ -195,6 +196,7 @@ class Settings:
     uitvoerder: str | None = None
     oin: str | None = None
     rules: str | None = None
+    register: str | None = None
     strict: bool = False
     bewaartermijn: str | None = None
     console_file: str | None = None

@@ -24,9 +24,10 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import bewerking, inzage, schema
+from . import bewerking, inzage, pages, register_api, schema
 from .auth import Authenticator
 from .errors import API_VERSION, ApiError, api_error_response, problem
+from .register_runtime import setup_register
 from .settings import BASE_PATH, Settings
 from .state import ServerState
 from .storage import Storage
@@ -126,8 +127,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     storage = Storage(settings.database_url, count_limit=settings.count_limit)
     storage.create_schema()
     state = ServerState(settings, storage, Authenticator(settings.clients))
+    register = setup_register(settings, storage)  # register of processing activities (VAR API)
 
     routes = [
+        *register_api.routes(),
+        *pages.routes(settings),
         Mount(BASE_PATH, routes=[
             Route("/verwerkingsacties", bewerking.collection, methods=["GET", "POST", "PATCH"]),
             Route("/verwerkingsacties/{actieId}", bewerking.item, methods=["GET", "PUT", "DELETE"]),
@@ -139,6 +143,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
 
     async def lifespan(_app: Starlette) -> Any:
+        register.install_sighup()
         yield
         storage.dispose()
 
@@ -152,4 +157,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.openapi_schemas = schema.load_schemas()
     from .ops import install_ops  # scale: /healthz, /readyz, /metrics, purge schedule
     install_ops(app, state)
+    app.state.register = register
     return app

@@ -22,6 +22,7 @@ from .bodies import body_hash, read_json_body, unstorable_strings
 from .common import NORMAAL, OPGEHEVEN, VERTROUWELIJK, forbidden, json_response
 from .errors import API_VERSION, ApiError, InvalidParam, validation_error
 from .pagination import page_body, page_response, parse_page
+from .register_api import check_known_activiteit
 from .params import Query, person_filter, vertrouwelijkheid_filter
 from .representation import actie_json, match_object_ids, new_actie, stored_objects
 from .state import state_of
@@ -72,6 +73,7 @@ async def create(request: Request) -> Response:
     principal = state.principal(request)
     body = await read_json_body(request, state.settings.max_body_bytes)
     actie = validate_actie(body, require_all_keys=False)
+    await check_known_activiteit(request, actie.verwerkingsactiviteit_id)  # --strict-activiteiten
     key = request.headers.get("idempotency-key")
     if key is not None and not (1 <= len(key) <= 255):
         raise validation_error([InvalidParam("Idempotency-Key", "invalid", "moet 1 tot 255 tekens zijn")])

@@ -35,6 +35,10 @@ ENV_COUNT_LIMIT = "VERWERKINGEN_SERVER_COUNT_LIMIT"
 ENV_DEFAULT_BEWAARTERMIJN = "VERWERKINGEN_SERVER_DEFAULT_BEWAARTERMIJN"
 ENV_PURGE_INTERVAL = "VERWERKINGEN_SERVER_PURGE_INTERVAL"
 DEFAULT_COUNT_LIMIT = 5_000
+ENV_REGISTER = "VERWERKINGEN_SERVER_REGISTER"
+ENV_STRICT_ACTIVITEITEN = "VERWERKINGEN_SERVER_STRICT_ACTIVITEITEN"
+ENV_USERS = "VERWERKINGEN_SERVER_USERS"
+ENV_INZAGE_IDLE = "VERWERKINGEN_SERVER_INZAGE_IDLE_TIMEOUT"
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,10 @@ class Settings:
     count_limit: int = DEFAULT_COUNT_LIMIT  # `count` exact up to here, a lower bound above
     default_bewaartermijn: str | None = None  # retention of actions without a bewaartermijn; None: kept
     purge_interval: float = 0.0  # seconds between in-server purges; 0: no schedule (use `purge`)
+    register_file: str | None = None  # register of processing activities (VAR API, pages)
+    strict_activiteiten: bool = False  # POST with an id the register never held → 400
+    users_file: str | None = None  # users of the /inzage pages
+    session_idle_seconds: float = 900  # /inzage sessions end after this many idle seconds
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -73,6 +81,10 @@ class Settings:
             base_url=check_base_url(env.get(ENV_BASE_URL), option=ENV_BASE_URL),
             page_size=int(page_size),
             inzage_verwerkingsactiviteit_id=env.get(ENV_INZAGE_ACTIVITEIT, DEFAULT_INZAGE_ACTIVITEIT) or None,
+            register_file=env.get(ENV_REGISTER) or None,
+            strict_activiteiten=env.get(ENV_STRICT_ACTIVITEITEN, "").lower() in ("1", "true", "yes"),
+            users_file=env.get(ENV_USERS) or None,
+            session_idle_seconds=_positive_seconds(env.get(ENV_INZAGE_IDLE, "900"), ENV_INZAGE_IDLE),
         )
 
 
@@ -111,6 +123,16 @@ def check_purge_interval(value: object, *, option: str = "--purge-interval") -> 
         seconds = -1.0
     if not seconds >= 0 or seconds == float("inf"):
         raise ConfigError(f"{option} must be a number of seconds (0 = no schedule)")
+    return seconds
+
+
+def _positive_seconds(value: str, option: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise ConfigError(f"{option} must be a positive number of seconds")
     return seconds
 
 

@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._asgi import SCOPE_KEY, VerwerkingenMiddleware
+from ._coverage import RouteCoverage, add_coverage_parser, coverage, load_app
 from ._httpx import UNTRACED, add_headers, instrument, instrument_client, is_instrumented, uninstrument
 from ._propagator import VerwerkingenPropagator, current_outbound_headers
 from ._routes import starlette_route, werkzeug_route
@@ -33,6 +34,7 @@ __all__ = [
     "UNTRACED",
     "FoundObject",
     "RequestScope",
+    "RouteCoverage",
     "Rule",
     "RuleMatch",
     "Rules",
@@ -43,7 +45,10 @@ __all__ = [
     "VerwerkingenPropagator",
     "VerwerkingenWSGIMiddleware",
     "add_headers",
+    "add_coverage_parser",
     "add_rules_parser",
+    "coverage",
+    "load_app",
     "canonical_route",
     "current_outbound_headers",
     "find_objects",

@@ -40,7 +40,7 @@ from ..model import (
     check_uuid,
 )
 
-from ..capture import current_pipeline
+from ..capture import Annotation, current_pipeline, note_annotation
 from ._errors import RulesError
 
 if sys.version_info >= (3, 11):
@@ -76,6 +76,7 @@ _ACTION_KEYS: dict[str, Any] = {
     "verwerkingsactiviteit_url": check_uri,
     "vertrouwelijkheid": lambda v: Vertrouwelijkheid.parse(v).value,
     "bewaartermijn": check_duration,
+    "activiteit": lambda v: check_text(v if isinstance(v, str) and v.strip() else None, NAAM_MAX),
 }
 _RULE_KEYS = {"name", "method", "route", "objecten", *_ACTION_KEYS}
 _OBJECT_KEYS = {"from", "name", "pointer", "soort_object_id", "betrokkenheid",
@@ -282,9 +283,12 @@ def _parse_rule(raw: Any, where: str, index: int) -> Rule:
                 actie[key] = check(raw[key])
             except InvalidValue as exc:
                 raise fail(key, exc.reason) from None
-    for key in ("actie_naam", "verwerkingsactiviteit_id"):
-        if key not in actie:
-            raise fail(key, "is required")
+    if "activiteit" in actie and ("verwerkingsactiviteit_id" in actie or "verwerkingsactiviteit_url" in actie):
+        raise fail("activiteit", "takes id and url from the register: leave out verwerkingsactiviteit_id/_url")
+    if "actie_naam" not in actie:
+        raise fail("actie_naam", "is required")
+    if "verwerkingsactiviteit_id" not in actie and "activiteit" not in actie:
+        raise fail("verwerkingsactiviteit_id", "is required (or `activiteit`: a naam or id in the register)")
     pattern, literal = _compile(route)
     params = set(pattern.groupindex)
     raw_objecten = raw.get("objecten")
@@ -361,7 +365,20 @@ def _parse_object(raw: Any, index: int, params: set[str], fail: Any) -> ObjectSo
 def load_path(value: str | os.PathLike[str] | Rules | None) -> Rules | None:
     """Accept a Rules object, a path, or None: then the `rules` setting of the current pipeline
     (`configure(rules=...)` or VERWERKINGEN_RULES), or VERWERKINGEN_RULES before any configure().
-    An error names the setting the way the caller gave it."""
+    An error names the setting the way the caller gave it. Each rule's activity is checked in the
+    register now (or at the next configure()): ConfigurationError naming the rule."""
+    rules = _load_path(value)
+    if rules is not None:
+        pipeline = current_pipeline()
+        for rule in rules.rules:
+            if "activiteit" in rule.actie or "verwerkingsactiviteit_id" in rule.actie:
+                note_annotation(rules, Annotation(f"rules file {rules.source}, rule {rule.name!r}",
+                                                  rule.actie.get("activiteit"),
+                                                  rule.actie.get("verwerkingsactiviteit_id")), pipeline)
+    return rules
+
+
+def _load_path(value: str | os.PathLike[str] | Rules | None) -> Rules | None:
     if isinstance(value, Rules):
         return value
     if value is not None:
