@@ -48,9 +48,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 from .rules import add_rules_parser  # noqa: E402 - web: check-rules
+from .ldv._cli import add_ldv_parser  # noqa: E402 - Logboek Dataverwerkingen: pseudonym
 
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_serve_parser, add_rules_parser,
-                                                                 add_outbox_parser]
+                                                                 add_outbox_parser, add_ldv_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:
