@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import bewerking, inzage
+from . import bewerking, inzage, ldv
 from .auth import Authenticator
 from .errors import API_VERSION, ApiError, api_error_response, problem
 from .settings import BASE_PATH, Settings
@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings if settings is not None else Settings.from_env()
     storage = Storage(settings.database_url)
     storage.create_schema()
+    ldv_store = ldv.create_store(storage)  # Logboek Dataverwerkingen: its own table
     state = ServerState(settings, storage, Authenticator(settings.clients))
 
     routes = [
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/verwerkte-objecten", inzage.list_objecten, methods=["GET"]),
             Route("/verwerkte-objecten/{verwerktObjectId}", inzage.read_object, methods=["GET"]),
         ]),
+        *ldv.routes(),  # OTLP ingest (/v1/traces) and the lezen API (/lezen/v1)
     ]
 
     async def lifespan(_app: Starlette) -> Any:
@@ -147,4 +149,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.add_middleware(ApiVersionAndAccessLog)
     app.state.verwerkingenlog = state
+    app.state.ldv = ldv_store
     return app
