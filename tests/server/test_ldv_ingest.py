@@ -183,3 +183,39 @@ def test_a_logregel_is_what_the_lezen_api_shows(ldv: Ldv) -> None:
         "status": "Error", "name": "Zonder persoon", "startTime": 1_700_000_000_123, "endTime": 1_700_000_001_000,
         "attributes": {"exception.type": "KeyError", "n": 3, "ok": True, "f": 1.5},
         "resource": {"attributes": {"service.name": "x"}}}]
+
+
+def test_a_database_outage_is_a_503_status_the_exporter_retries_then_recovery(
+        postgres_admin_url: str, clients_file: object, tmp_path: object) -> None:
+    import uuid
+
+    import psycopg
+
+    from tests.support.logserver import LogServer
+
+    name = f"vt_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = postgres_admin_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        with LogServer(url, clients_file, log_path=tmp_path / "s.log") as srv:  # type: ignore[operator]
+            client = Ldv(srv)
+            client.send(regels_for(random_bsn(), trace=new_trace()))
+            with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            bsn = random_bsn()
+            response = client.otlp(protobuf_body(regels_for(bsn, trace=new_trace())))
+            assert (response.status_code, response.headers["Retry-After"]) == (503, "1")
+            assert Status.FromString(response.content).code == 14  # UNAVAILABLE
+            assert "database unavailable: " in srv.wait_for_log("database unavailable")
+            assert bsn not in srv.log_text()
+            with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            srv.restart()  # a restart recreates the tables
+            trace = new_trace()
+            client.send(regels_for(bsn, trace=trace))
+            assert len(client.found({"traceId": trace})) == 1
+            client.http.close()
+    finally:
+        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -9,6 +9,7 @@ the log's own before it answers, as Inzage does for the VNG side.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
@@ -16,6 +17,8 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -35,6 +38,7 @@ from .storage import Storage
 
 __all__ = ["LEZEN_API_VERSION", "OTLP_MAX_BODY", "create_store", "routes"]
 
+log = logging.getLogger("verwerkingen_otel.server")
 LEZEN_API_VERSION = "1.1.0"
 LEZEN_PATH = "/lezen/v1"
 OTLP_MAX_BODY = 8 * 1024 * 1024
@@ -101,7 +105,12 @@ async def otlp_traces(request: Request) -> Response:
             reasons.append((position, _reason(position, item, problems)))
         else:
             good.append((position, item))
-    clashes = await state.db(_store(request).append, [r for _, r in good], principal.client_id)
+    try:
+        clashes = await state.db(_store(request).append, [r for _, r in good], principal.client_id)
+    except (OperationalError, InterfaceError, PoolTimeout) as e:  # transient: the exporter retries
+        orig = getattr(e, "orig", None)
+        log.error("database unavailable: %s", type(orig).__name__ if orig else type(e).__name__)
+        return _otlp_error(kind, 503, "De database is tijdelijk niet bereikbaar.", {"Retry-After": "1"})
     for index in clashes:
         position, regel = good[index]
         reasons.append((position, _reason(position, regel, ["trace_id and span_id are already used by another record"])))
