@@ -33,6 +33,7 @@ def test_a_good_record_passes() -> None:
     (dataclasses.replace(GOOD, name="x" * 1001), ["name must be at most 1000 characters"]),
     (dataclasses.replace(GOOD, start_time_ns=0), ["start_time and end_time are required"]),
     (dataclasses.replace(GOOD, end_time_ns=1), ["end_time must not be before start_time"]),
+    (dataclasses.replace(GOOD, end_time_ns=2**64 - 1), ["start_time and end_time must be before the year 2262"]),
     (dataclasses.replace(GOOD, status="Fout"), ["status must be Unset, Ok or Error"]),
     (with_attributes(dpl__core__data_subject_id="999993653"),
      ["dpl.core.data_subject_id is a plain BSN: it must be pseudonymised"]),

@@ -94,6 +94,14 @@ def test_a_retried_batch_is_stored_once_and_a_clash_is_refused(ldv: Ldv) -> None
     assert [r["name"] for r in ldv.found({"traceId": trace})] == ["Raadplegen persoon"] * 3
 
 
+def test_a_time_beyond_a_signed_64_bit_column_is_refused_not_a_server_error(ldv: Ldv) -> None:
+    good = regels_for(random_bsn(), trace=new_trace())[0]
+    late = dataclasses.replace(good, end_time_ns=2**64 - 1)
+    partial = response_of(ldv.send([late]).content).partial_success
+    assert partial.error_message == (
+        f"1 of 1 spans refused: span 0 ({late.span_id}): start_time and end_time must be before the year 2262")
+
+
 def test_unstorable_characters_and_bad_status_are_refused(ldv: Ldv) -> None:
     good = regels_for(random_bsn(), trace=new_trace())[0]
     nul = dataclasses.replace(good, span_id="4444444444444444", attributes={**good.attributes, "x": "a\x00b"})
@@ -219,3 +227,26 @@ def test_a_database_outage_is_a_503_status_the_exporter_retries_then_recovery(
     finally:
         with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_hostile_bodies_never_get_a_server_error(ldv: Ldv) -> None:
+    """Random bytes as protobuf, random JSON as OTLP/JSON: a 200 (each span judged) or a 400."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    json_values = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+            st.sampled_from(["resourceSpans", "scopeSpans", "spans", "traceId", "spanId", "parentSpanId", "name",
+                             "attributes", "key", "value", "stringValue", "status", "code", "startTimeUnixNano",
+                             "resource", "links", "arrayValue", "values", "x"]), inner, max_size=5),
+        max_leaves=30)
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.binary(max_size=300), json_values)
+    def check(raw: bytes, data: object) -> None:
+        assert ldv.otlp(raw).status_code in (200, 400)
+        assert ldv.otlp(json.dumps(data).encode(), content_type="application/json").status_code in (200, 400)
+
+    check()
+    assert "Traceback" not in ldv.server.log_text()

@@ -13,9 +13,10 @@ from ._logregel import (
     REMOVED_KEYS, STATUSES, Logregel,
 )
 
-__all__ = ["MAX_NAME", "logregel_problems"]
+__all__ = ["MAX_NAME", "MAX_TIME_NS", "logregel_problems"]
 
 MAX_NAME = 1000
+MAX_TIME_NS = 2**63 - 1  # OTLP's fixed64 may hold more than a signed 64-bit column can
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _HEX16 = re.compile(r"^[0-9a-f]{16}$")
 
@@ -35,6 +36,8 @@ def logregel_problems(r: Logregel) -> list[str]:
         out.append(f"name must be at most {MAX_NAME} characters")
     if r.start_time_ns <= 0 or r.end_time_ns <= 0:
         out.append("start_time and end_time are required")
+    elif max(r.start_time_ns, r.end_time_ns) > MAX_TIME_NS:
+        out.append("start_time and end_time must be before the year 2262")
     elif r.end_time_ns < r.start_time_ns:
         out.append("end_time must not be before start_time")
     if r.status not in STATUSES:
