@@ -10,6 +10,7 @@ the log server share one definition of a logregel, its pseudonyms and its checks
 
 from __future__ import annotations
 
+from ._cli import add_ldv_parser
 from ._checks import MAX_NAME, logregel_problems
 from ._errors import LdvError, ProcessorMapError, PseudonymKeyError
 from ._logregel import (
@@ -26,6 +27,7 @@ __all__ = [
     "CORE_KEYS", "DATA_SUBJECT_ID", "DATA_SUBJECT_ID_TYPE", "ERROR", "EXCEPTION_TYPE", "FOREIGN_PROCESSOR",
     "MAX_NAME", "MIN_KEY_BYTES", "OK", "PROCESSING_ACTIVITY_ID", "PSEUDONYM_KEY_ID", "REDACTED", "REMOVED_KEYS",
     "SERVICE_NAME", "SERVICE_VERSION", "STATUSES", "UNSET", "ActieSpan", "AttributeValue", "LdvError",
+    "add_ldv_parser",
     "Logregel", "LogregelMapping", "ProcessorMapError", "PseudonymKey", "PseudonymKeyError",
     "canonical_id_type", "default_key_id", "load_key", "load_processor_map", "logregel_problems",
     "to_otlp_json",

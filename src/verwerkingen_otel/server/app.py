@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import bewerking, inzage, ldv
+from . import bewerking, inzage, ldv, schema
 from .auth import Authenticator
 from .errors import API_VERSION, ApiError, api_error_response, problem
 from .settings import BASE_PATH, Settings
@@ -134,6 +134,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/verwerkingsacties/{actieId}", bewerking.item, methods=["GET", "PUT", "DELETE"]),
             Route("/verwerkte-objecten", inzage.list_objecten, methods=["GET"]),
             Route("/verwerkte-objecten/{verwerktObjectId}", inzage.read_object, methods=["GET"]),
+            Route("/schema", schema.schema_list, methods=["GET"]),
+            Route("/schema/{name}", schema.schema_file, methods=["GET"]),
         ]),
         *ldv.routes(),  # OTLP ingest (/v1/traces) and the lezen API (/lezen/v1)
     ]
@@ -150,4 +152,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.add_middleware(ApiVersionAndAccessLog)
     app.state.verwerkingenlog = state
     app.state.ldv = ldv_store
+    app.state.openapi_schemas = schema.load_schemas()
     return app
