@@ -47,6 +47,8 @@ class _Record:
         self.attempts = 0
         self._failures: list[Any] = []
         self._refusal: Any = None
+        self._refused_names: dict[str, Any] = {}
+        self.raw: list[bytes] = []  # every body received, as sent (decompressed)
 
     def fail_next(self, count: int, status: Any) -> None:
         with self.lock:
@@ -56,17 +58,27 @@ class _Record:
         with self.lock:
             self._refusal = status
 
+    def refuse_named(self, name: str, status: Any) -> None:
+        """Refuse every export holding a span of this name (other exports are accepted)."""
+        with self.lock:
+            self._refused_names[name] = status
+
     def accept(self) -> None:
         with self.lock:
             self._refusal = None
             self._failures.clear()
+            self._refused_names.clear()
 
-    def decide(self) -> Any:
+    def decide(self, request: ExportTraceServiceRequest | None = None) -> Any:
         """None to accept this export, else the status to fail it with."""
         with self.lock:
             self.attempts += 1
             if self._refusal is not None:
                 return self._refusal
+            if request is not None and self._refused_names:
+                for _, span in spans_in(request):
+                    if span.name in self._refused_names:
+                        return self._refused_names[span.name]
             return self._failures.pop(0) if self._failures else None
 
     def keep(self, request: ExportTraceServiceRequest) -> None:
@@ -107,21 +119,27 @@ class OtlpHttpReceiver(_Record):
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         kind = media_type(headers.get("content-type")) or "application/json"
-        status = 404 if scope["path"] != "/v1/traces" else self.decide()
-        if status is None:
-            try:
-                if headers.get("content-encoding") == "gzip":
-                    body = gzip.decompress(body)
-                request = decode_request(body, kind)
-            except (OtlpDecodeError, OSError):
-                status = 400
-            else:
-                self.keep(request)
-                answer = ExportTraceServiceResponse()
-                raw = (answer.SerializeToString() if kind != "application/json"
-                       else json_format.MessageToJson(answer).encode())
-                await _respond(send, 200, kind, raw)
-                return
+        if scope["path"] != "/v1/traces":
+            await _respond(send, 404, kind, b"")
+            return
+        try:
+            if headers.get("content-encoding") == "gzip":
+                body = gzip.decompress(body)
+            request = decode_request(body, kind)
+        except (OtlpDecodeError, OSError):
+            request, status = None, 400
+        else:
+            status = self.decide(request)
+        if status is None and request is not None:
+            with self.lock:
+                self.raw.append(body)
+            self.keep(request)
+            answer = ExportTraceServiceResponse()
+            raw = (answer.SerializeToString() if kind != "application/json"
+                   else json_format.MessageToJson(answer).encode())
+            await _respond(send, 200, kind, raw)
+            return
+        status = status or 400
         await _respond(send, status, kind, encode_status(kind, 14 if status >= 500 else 3, f"receiver says {status}"))
 
     def start(self) -> OtlpHttpReceiver:
@@ -165,9 +183,11 @@ class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
         self.record = record
 
     def Export(self, request: ExportTraceServiceRequest, context: grpc.ServicerContext) -> ExportTraceServiceResponse:  # noqa: N802
-        status = self.record.decide()
+        status = self.record.decide(request)
         if status is not None:
             context.abort(status, f"receiver says {status.name}")
+        with self.record.lock:
+            self.record.raw.append(request.SerializeToString())
         self.record.keep(request)
         return ExportTraceServiceResponse()
 
