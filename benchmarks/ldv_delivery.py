@@ -1,0 +1,133 @@
+"""OTLP delivery throughput of the ldv exporter vs the receiver's own capacity, in one run.
+
+Starts an OTLP/HTTP receiver (tests/support/otlp_receivers.py, uvicorn, its own process) on
+loopback and measures against it, interleaved:
+(1) the receiver's capacity: an independent load generator (a separate process, asyncio + httpx)
+    POSTing the same requests our exporter sends — one action's logregels, protobuf — best of
+    4, 8 and 16 requests in flight;
+(2) the outbox delivery with the ldv exporter: N actions already in the outbox, the worker
+    started, time until the outbox is empty (the conversion to logregels, the official
+    OTLP/HTTP exporter, the outbox bookkeeping: everything).
+Target: (2) >= 0.8 x (1).
+
+    .venv/bin/python benchmarks/ldv_delivery.py [--actions N] [--concurrency C]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from tests.support.logserver import free_port  # noqa: E402
+from tests.support.otlp import protobuf_body  # noqa: E402
+from verwerkingen_otel.delivery import Outbox, OutboxDelivery, RetryPolicy, SpanInfo, with_span  # noqa: E402
+from verwerkingen_otel.delivery.exporters import LdvExporter, OtlpTransport  # noqa: E402
+from verwerkingen_otel.ldv import ActieSpan, LogregelMapping, PseudonymKey  # noqa: E402
+
+KEY = PseudonymKey.from_bytes(b"benchmark-ldv-key-0123456789abcdef!!")
+MAPPING = LogregelMapping(KEY, service_name="benchmark")
+
+
+def body(i: int) -> dict:
+    return {
+        "actieNaam": f"Raadplegen persoon {i}", "verwerkingId": str(uuid.uuid4()),
+        "verwerkingsactiviteitId": "5f0bef4c-f66f-4311-84a5-19e8bf359eaf", "vertrouwelijkheid": "normaal",
+        "bewaartermijn": "P10Y", "tijdstip": "2024-04-05T14:35:42.000001+00:00", "systeem": "benchmark",
+        "verwerkteObjecten": [{"objecttype": "persoon", "soortObjectId": "BSN", "objectId": "999993653",
+                               "betrokkenheid": "Getuige", "verwerkteSoortenGegevens": [{"soortGegeven": "Naam"}]}],
+    }
+
+
+def span(i: int) -> SpanInfo:
+    return SpanInfo(os.urandom(16).hex(), os.urandom(8).hex(), None, 1_712_324_142_000_000_000 + i,
+                    1_712_324_142_001_000_000 + i)
+
+
+LOADGEN = r'''
+import asyncio, sys, time, httpx
+url, n, inflight = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+bodies = [bytes.fromhex(line) for line in sys.stdin.read().split()]
+async def main():
+    limits = httpx.Limits(max_connections=inflight, max_keepalive_connections=inflight)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        queue = asyncio.Queue()
+        for k in range(n): queue.put_nowait(bodies[k % len(bodies)])
+        async def worker():
+            while not queue.empty():
+                b = queue.get_nowait()
+                r = await client.post(url, content=b, headers={"Content-Type": "application/x-protobuf"})
+                assert r.status_code == 200, r.status_code
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(inflight)))
+        print(n / (time.perf_counter() - start))
+asyncio.run(main())
+'''
+
+
+def load_generator(endpoint: str, n: int, inflight: int) -> float:
+    """Requests exactly like the exporter's: one action's logregels, encoded the same way."""
+    encoded = [protobuf_body(MAPPING.logregels(body(i), ActieSpan(s.trace_id, s.span_id, None, s.start_ns, s.end_ns)))
+               for i, s in ((i, span(i)) for i in range(50))]
+    out = subprocess.run([sys.executable, "-c", LOADGEN, endpoint, str(n), str(inflight)],
+                         input="\n".join(e.hex() for e in encoded), capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
+def outbox_delivery(endpoint: str, tmp: str, n: int, concurrency: int) -> float:
+    path = os.path.join(tmp, f"outbox-{uuid.uuid4().hex}.db")
+    outbox = Outbox(path)
+    for i in range(n):
+        outbox.add(str(uuid.uuid4()), with_span(json.dumps(body(i)), span(i)), ["ldv"])
+    outbox.close()
+    exporter = LdvExporter(MAPPING, OtlpTransport("http/protobuf", endpoint=endpoint, timeout=10.0))
+    start = time.perf_counter()
+    delivery = OutboxDelivery([exporter], path, concurrency=concurrency, policy=RetryPolicy(backoff_base=0.01))
+    assert delivery.force_flush(300.0), "outbox not empty"
+    rate = n / (time.perf_counter() - start)
+    assert delivery.outbox.dead_letters() == []
+    delivery.shutdown(5.0)
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--actions", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    options = parser.parse_args()
+    tmp = tempfile.mkdtemp(prefix="ldv-throughput-")
+    port = free_port()
+    receiver = subprocess.Popen([sys.executable, "-m", "tests.support.otlp_receivers", "http", "--port", str(port)],
+                                cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert receiver.stdout is not None and receiver.stdout.readline().startswith("listening")
+        endpoint = f"http://127.0.0.1:{port}/v1/traces"
+        load_generator(endpoint, 300, 8)  # warm up
+        capacity, ours = [], []
+        for _ in range(2):  # interleaved: each sees the same receiver
+            capacity += [load_generator(endpoint, options.actions, inflight) for inflight in (4, 8, 16)]
+            ours.append(outbox_delivery(endpoint, tmp, options.actions, options.concurrency))
+    finally:
+        receiver.terminate()
+        receiver.wait(10)
+    cap, mine = max(capacity), max(ours)
+    print(f"{options.actions} actions per run (one logregel each), best of 2 rounds; worker concurrency "
+          f"{options.concurrency}")
+    print(f"receiver OTLP/HTTP capacity (independent load generator) {cap:8.0f} requests/s")
+    print(f"outbox delivery, ldv exporter (official OTLP/HTTP)       {mine:8.0f} actions/s")
+    print(f"  ratio ldv delivery / receiver capacity   {mine / cap:5.2f} x   (target >= 0.8)")
+
+
+if __name__ == "__main__":
+    main()
