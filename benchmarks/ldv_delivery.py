@@ -10,7 +10,9 @@ interleaved:
 (2) the outbox delivery with the ldv exporter: N actions already in the outbox, the worker
     started, time until the outbox is empty (the conversion to logregels, the official
     OTLP/HTTP exporter, the outbox bookkeeping: everything).
-Target: (2) >= 0.8 x (1).
+Target: (2) >= 0.8 x (1). The worker's threads share exports (the exporter coalesces the records
+handed in together, up to the worker's concurrency per request), so (1) is also measured with
+that many actions per request.
 
     .venv/bin/python benchmarks/ldv_delivery.py [--actions N] [--concurrency C]
 """
@@ -84,15 +86,19 @@ print(n / (time.perf_counter() - start))
 '''
 
 
-def load_generator(endpoint: str, n: int, inflight: int, token: str = "-") -> float:
-    """Requests exactly like the exporter's: one action's logregels, encoded the same way."""
-    encoded = [protobuf_body(MAPPING.logregels(body(i), ActieSpan(s.trace_id, s.span_id, None, s.start_ns, s.end_ns)))
-               for i, s in ((i, span(i)) for i in range(n))]  # all distinct: the log stores each
+def load_generator(endpoint: str, n: int, inflight: int, token: str = "-", per_request: int = 1) -> float:
+    """Actions/s in requests like the exporter's (the action's logregels, encoded the same way),
+    `per_request` actions per request; all distinct, so the log stores each."""
+    regels = [MAPPING.logregels(body(i), ActieSpan(s.trace_id, s.span_id, None, s.start_ns, s.end_ns))
+              for i, s in ((i, span(i)) for i in range(n))]
+    encoded = [protobuf_body([r for rs in regels[k:k + per_request] for r in rs])
+               for k in range(0, n, per_request)]
+    n = len(encoded)
     host, _, rest = endpoint.removeprefix("http://").partition(":")
     port, _, path = rest.partition("/")
     out = subprocess.run([sys.executable, "-c", LOADGEN, host, port, "/" + path, str(n), str(inflight), token],
                          input="\n".join(e.hex() for e in encoded), capture_output=True, text=True, check=True)
-    return float(out.stdout.strip())
+    return float(out.stdout.strip()) * per_request
 
 
 def outbox_delivery(endpoint: str, tmp: str, n: int, concurrency: int, auth: JwtAuth | None) -> float:
@@ -131,19 +137,23 @@ def main() -> None:
         stop, endpoint, token, auth = receiver.terminate, f"http://127.0.0.1:{port}/v1/traces", "-", None
     try:
         load_generator(endpoint, 300, 8, token)  # warm up
-        capacity, ours = [], []
+        capacity, batched, ours = [], [], []
         for _ in range(2):  # interleaved: each sees the same receiver
             capacity += [load_generator(endpoint, options.actions, inflight, token) for inflight in (4, 8, 16)]
+            batched += [load_generator(endpoint, options.actions, inflight, token, options.concurrency)
+                        for inflight in (1, 2, 4)]
             ours.append(outbox_delivery(endpoint, tmp, options.actions, options.concurrency, auth))
     finally:
         stop()
-    cap, mine = max(capacity), max(ours)
+    cap, cap_batched, mine = max(capacity), max(batched), max(ours)
     what = "our log's /v1/traces (SQLite)" if options.receiver == "log" else "bare test receiver"
     print(f"{options.actions} actions per run (one logregel each), best of 2 rounds; worker concurrency "
           f"{options.concurrency}; receiver: {what}")
-    print(f"receiver capacity (independent load generator)    {cap:8.0f} requests/s")
-    print(f"outbox delivery, ldv exporter (official OTLP/HTTP) {mine:8.0f} actions/s")
-    print(f"  ratio ldv delivery / receiver capacity   {mine / cap:5.2f} x   (target >= 0.8)")
+    print(f"receiver capacity, one action per request           {cap:8.0f} actions/s")
+    print(f"receiver capacity, {options.concurrency} actions per request            {cap_batched:8.0f} actions/s")
+    print(f"outbox delivery, ldv exporter (official OTLP/HTTP)  {mine:8.0f} actions/s")
+    print(f"  ratio ldv delivery / receiver capacity (one per request)   {mine / cap:5.2f} x   (target >= 0.8)")
+    print(f"  ratio ldv delivery / receiver capacity ({options.concurrency} per request)    {mine / cap_batched:5.2f} x")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from ...ldv import ActieSpan, LdvError, LogregelMapping, load_key, load_processo
 from ...model import ValidationError
 from .._errors import AuthFailure, PermanentFailure, RetryableFailure
 from .._record import Record, split_span
-from ._otlp import GRPC, HTTP_PROTOBUF, Answer, OtlpTransport
+from ._otlp import GRPC, HTTP_PROTOBUF, Answer, Coalescer, OtlpTransport
 
 __all__ = ["JwtAuth", "LdvExporter", "REFUSAL_ATTEMPTS", "ldv_exporter"]
 
@@ -41,7 +41,9 @@ _TOKEN_LIFETIME = 300
 
 
 class LdvExporter:
-    """`exporters=ldv`: one OTLP export per record (the action's logregels), in the worker."""
+    """`exporters=ldv`: each record's logregels, in the worker; records handed in at the same
+    time by the worker's threads share one OTLP export (a refusal that may be one record's own —
+    a partial success, a 4xx, a gRPC failure — is asked again for that record alone)."""
 
     name = "ldv"
     wants_span = True
@@ -50,6 +52,7 @@ class LdvExporter:
         self.name = name
         self.mapping = mapping
         self.transport = transport
+        self._group = Coalescer(transport)
         self._lock = threading.Lock()
         self._successes = 0
         self._failing: dict[str, tuple[int, int]] = {}  # record id -> (failures, successes at the first)
@@ -64,13 +67,22 @@ class LdvExporter:
             fields = ", ".join(sorted({e.name for e in exc.errors}))
             raise PermanentFailure(f"ldv: the record is no valid verwerkingsactie ({fields})",
                                    problem={"title": "invalid verwerkingsactie", "fields": fields}) from None
-        answer = self.transport.send(regels)
+        answer, batch = self._group.send(regels)
+        if batch > 1 and not answer.ok and self._maybe_own(answer):
+            answer = self.transport.send(regels)  # this record's own verdict
         if answer.ok:
             with self._lock:
                 self._successes += 1
                 self._failing.pop(record.id, None)
             return
         self._raise(record.id, answer, len(regels))
+
+    def _maybe_own(self, answer: Answer) -> bool:
+        """A verdict that may concern some records of a shared export only."""
+        status = answer.status
+        if answer.rejected or (status is None and self.transport.protocol == GRPC):
+            return True
+        return status is not None and 400 <= status < 500 and status not in (401, 403, *_RETRYABLE)
 
     def _raise(self, record_id: str, answer: Answer, count: int) -> None:
         status = answer.status

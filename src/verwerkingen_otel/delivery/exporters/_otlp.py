@@ -21,7 +21,7 @@ from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, Trace
 
 from ...ldv import ERROR, OK, Logregel
 
-__all__ = ["Answer", "GRPC", "HTTP_PROTOBUF", "OtlpTransport", "readable_span"]
+__all__ = ["Answer", "Coalescer", "GRPC", "HTTP_PROTOBUF", "OtlpTransport", "readable_span"]
 
 HTTP_PROTOBUF, GRPC = "http/protobuf", "grpc"
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
@@ -127,3 +127,55 @@ class OtlpTransport:
     def shutdown(self) -> None:
         if self._pid == os.getpid():
             self._exporter.shutdown()
+
+
+class _Slot:
+    __slots__ = ("regels", "answer", "batch", "done")
+
+    def __init__(self, regels: Sequence[Logregel]) -> None:
+        self.regels = regels
+        self.answer: Answer | None = None
+        self.batch = 1
+        self.done = threading.Event()
+
+
+class Coalescer:
+    """Group commit for exports: records the worker's threads hand in at the same time leave in
+    one OTLP request (the official exporters are made for batches); each caller gets that
+    request's answer and the batch size, to re-send alone when a verdict may be its own."""
+
+    def __init__(self, transport: OtlpTransport, max_spans: int = 512) -> None:
+        self.transport = transport
+        self.max_spans = max_spans
+        self._lock = threading.Lock()
+        self._pending: list[_Slot] = []
+        self._busy = False
+
+    def send(self, regels: Sequence[Logregel]) -> tuple[Answer, int]:
+        slot = _Slot(regels)
+        with self._lock:
+            self._pending.append(slot)
+            leader = not self._busy
+            self._busy = True
+        if not leader:
+            slot.done.wait()
+            assert slot.answer is not None
+            return slot.answer, slot.batch
+        while True:  # the leader sends what is waiting, until nothing is (its own slot goes first)
+            with self._lock:
+                batch, spans = [], 0
+                while self._pending and (not batch or spans + len(self._pending[0].regels) <= self.max_spans):
+                    spans += len(self._pending[0].regels)
+                    batch.append(self._pending.pop(0))
+                if not batch:
+                    self._busy = False
+                    break
+            try:
+                answer = self.transport.send([r for s in batch for r in s.regels])
+            except Exception:  # noqa: BLE001 - an exporter bug: every waiting caller hears of it
+                answer = Answer(False)
+            for s in batch:
+                s.answer, s.batch = answer, len(batch)
+                s.done.set()
+        assert slot.answer is not None
+        return slot.answer, slot.batch
