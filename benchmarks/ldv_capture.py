@@ -8,7 +8,8 @@ VNG side costs the same in both), and:
     request path the span's ids and times and one more outbox row; the conversion to logregels
     and the OTLP export run in the delivery worker, in this process, at the same time;
 (B0) `api` + an ldv stand-in that wants the span but sends nothing: the request-path part alone.
-Blocks of calls alternate A, B, B0; the figure is the median of the per-block medians.
+Blocks of calls alternate A, B, B0 (the order rotating each round); the figure is the median of
+the per-block medians.
 Target: B <= 1.3 x A.
 
     .venv/bin/python benchmarks/ldv_capture.py [--calls N] [--rounds R]
@@ -93,8 +94,9 @@ def main() -> None:
     try:
         assert receiver.stdout is not None and receiver.stdout.readline().startswith("listening")
         results: dict[str, list[float]] = {"api-null": [], "api-null,ldv": [], "api-null,ldv-null": []}
-        for _ in range(options.rounds):
-            for exporters in results:
+        order = list(results)
+        for round_ in range(options.rounds):  # the order rotates, so no variant always goes first
+            for exporters in order[round_ % 3:] + order[:round_ % 3]:
                 results[exporters].append(block(exporters, tmp, options.calls))
     finally:
         receiver.terminate()
