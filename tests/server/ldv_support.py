@@ -21,7 +21,7 @@ from verwerkingen_otel.server.ldv_store import LdvStore
 from verwerkingen_otel.server.settings import database_url as to_sqlalchemy_url
 from verwerkingen_otel.server.storage import Storage
 
-OPENAPI = Path(__file__).resolve().parents[2] / "src/verwerkingen_otel/server/openapi/ldv"
+OPENAPI = Path(__file__).resolve().parents[2] / "src/verwerkingen_otel/server/ldv_openapi"
 KEY = PseudonymKey.from_bytes(b"ldv-test-key-of-at-least-32-bytes!!", "test-1")
 MAPPING = LogregelMapping(KEY, service_version="1.0")
 ACTIVITEIT = "5f0bef4c-f66f-4311-84a5-19e8bf359eaf"

@@ -45,7 +45,7 @@ OTLP_MAX_BODY = 8 * 1024 * 1024
 MAX_FILTER_BYTES = 1000  # an indexed column's value (PostgreSQL's btree limit is far above)
 MAX_REASONS = 20
 READ_NAME = "Lezen logboek dataverwerkingen"
-_OPENAPI = Path(__file__).with_name("openapi") / "ldv"
+_OPENAPI = Path(__file__).with_name("ldv_openapi")  # kept apart from the VNG files in openapi/
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$")
 # gRPC status codes, as OTLP/HTTP's Status body carries them
 _GRPC = {400: 3, 401: 16, 403: 7, 413: 8, 415: 3, 503: 14}
