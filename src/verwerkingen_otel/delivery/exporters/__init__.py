@@ -13,7 +13,8 @@ __all__ = ["ApiExporter", "ConsoleExporter", "InMemoryExporter"]
 for _name in __all__:
     globals()[_name].__module__ = __name__
 
-_LDV = {"LdvExporter": "_ldv", "JwtAuth": "_ldv", "ldv_exporter": "_ldv", "OtlpTransport": "_otlp"}
+_LDV = {"LdvExporter": "_ldv", "JwtAuth": "_ldv", "ldv_exporter": "_ldv", "OtlpTransport": "_otlp",
+        "readable_span": "_otlp"}
 
 
 def __getattr__(name: str) -> object:
