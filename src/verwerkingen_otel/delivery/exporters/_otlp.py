@@ -3,7 +3,9 @@
 The official exporters answer only SUCCESS or FAILURE; delivery must tell a refusal from an
 outage. Over HTTP our own `requests` session (a public parameter of the exporter) carries a
 response hook that notes each answer's status, Retry-After and any OTLP partial success, per
-thread; over gRPC the exporter tells nothing more than FAILURE.
+thread; on a transient answer (408/425/429/5xx) it also stops the exporter's own retry loop
+(which, in older releases, sleeps up to a minute), so the outbox retries, as for the VNG path.
+Over gRPC the exporter tells nothing more than FAILURE.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ HTTP_PROTOBUF, GRPC = "http/protobuf", "grpc"
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _STATUS = {ERROR: Status(StatusCode.ERROR), OK: Status(StatusCode.OK)}
 _UNSET = Status(StatusCode.UNSET)
+_TRANSIENT = {408, 425, 429}
+
+
+class _Answered(Exception):
+    """Raised by the response hook to end the exporter's own retries; the answer is noted."""
 
 
 def readable_span(r: Logregel, resources: dict[Any, Resource], scope: InstrumentationScope) -> ReadableSpan:
@@ -101,6 +108,8 @@ class OtlpTransport:
                 pass
         self._seen.answer = Answer(200 <= response.status_code < 300 and not rejected, response.status_code,
                                    rejected, message, response.headers.get("Retry-After"))
+        if response.status_code in _TRANSIENT or response.status_code >= 500:
+            raise _Answered(f"HTTP {response.status_code}")
 
     @property
     def exporter(self) -> Any:
@@ -116,7 +125,10 @@ class OtlpTransport:
         """Export the records as one request; what the collector answered."""
         self._seen.answer = None
         spans = [readable_span(r, self._resources, self._scope) for r in regels]
-        result = self.exporter.export(spans)
+        try:
+            result = self.exporter.export(spans)
+        except Exception:  # noqa: BLE001 - our hook's stop, or (older releases) a network error
+            result = SpanExportResult.FAILURE
         seen: Answer | None = self._seen.answer
         if seen is not None and (seen.rejected or not seen.ok):
             return seen
