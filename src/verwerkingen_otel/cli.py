@@ -58,13 +58,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 from .server.register_cli import add_register_parser, add_users_parser  # noqa: E402 - server: register, users
 from .web import add_coverage_parser, add_rules_parser  # noqa: E402 - web: check-rules, register coverage
+from .ldv import add_ldv_parser  # noqa: E402 - Logboek Dataverwerkingen: pseudonym
 
 from .server.ops_cli import add_generate_parser, add_purge_parser  # noqa: E402 - scale: generate, purge
 
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_serve_parser, add_rules_parser,
                                                                  add_outbox_parser, add_users_parser,
                                                                  lambda sp: add_register_parser(sp, [add_coverage_parser])]
-SUBCOMMANDS += [add_generate_parser, add_purge_parser]
+SUBCOMMANDS += [add_generate_parser, add_purge_parser, add_ldv_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 import uuid
 from typing import Any, Callable, Sequence
 
@@ -50,6 +51,7 @@ from ..model import (
     new_uuid4,
     objects_json,
 )
+from ..delivery import SpanInfo
 from ._actie import Actie, actie_var
 from ._activiteiten import activity_of, note_function, register_defaults
 from ._clock import next_tijdstip_us, tijdstip_of, tijdstip_text
@@ -367,13 +369,30 @@ class verwerkingsactie:
             pipeline = actie.pipeline
             if parts:
                 span.set_attribute(VERWERKTE_OBJECTEN, objects_json([text for _, text in parts]))
-                pipeline.record(_verwerkingsactie(actie, parts))
+                pipeline.record(_verwerkingsactie(actie, parts),
+                                _span_info(span, exc) if pipeline.wants_span else None)
             else:
                 pipeline.count("not_recorded_no_objects")
         finally:
             span.end()
         if failure is not None:
             raise failure
+
+def _span_info(span: Any, exc: BaseException | None) -> SpanInfo | None:
+    """Where and when the action ran, read through the span's public API (None: no valid span,
+    e.g. OTEL_SDK_DISABLED; the LDV exporter then starts a trace of its own)."""
+    context = span.get_span_context()
+    if not context.is_valid:
+        return None
+    parent = getattr(span, "parent", None)  # ReadableSpan.parent: the SDK's public property
+    start = getattr(span, "start_time", None) or time.time_ns()
+    return SpanInfo(
+        trace_id=format(context.trace_id, "032x"), span_id=format(context.span_id, "016x"),
+        parent_span_id=format(parent.span_id, "016x") if parent is not None and parent.is_valid else None,
+        start_ns=start, end_ns=max(start, time.time_ns()),
+        error_type=_error_type(exc) if exc is not None else None,
+    )
+
 
 def _signature(fn: Callable[..., Any]) -> inspect.Signature | None:
     try:

@@ -174,6 +174,10 @@ _SETTINGS: tuple[_Setting, ...] = (
     _Setting("client_key", _path),
     _Setting("concurrency", _count, 4),
     _Setting("memory_queue", _count, 10_000),
+    # the ldv exporter (Logboek Dataverwerkingen): pseudonymisation key, its id, OIN -> processor map
+    _Setting("ldv_key_file", _path),
+    _Setting("ldv_key_id", _text),
+    _Setting("ldv_processors", _path),
 )
 _BY_NAME = {s.name: s for s in _SETTINGS}
 SETTINGS: tuple[tuple[str, str, Any], ...] = tuple((s.name, s.env, s.default) for s in _SETTINGS)
@@ -207,6 +211,9 @@ class Settings:
     client_key: str | None = None
     concurrency: int = 4
     memory_queue: int = 10_000
+    ldv_key_file: str | None = None
+    ldv_key_id: str | None = None
+    ldv_processors: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def source(self, name: str) -> str:
@@ -269,6 +276,8 @@ def _check_together(s: Settings) -> None:
         raise s.error("token", f"cannot be combined with {s.source('client_id')}: use one or the other")
     if "api" in s.exporters and s.api_url is None:
         raise s.missing("api_url", "exporters", f"is required by the api exporter ({s.source('exporters')})")
+    if "ldv" in s.exporters and s.ldv_key_file is None:
+        raise s.missing("ldv_key_file", "exporters", f"is required by the ldv exporter ({s.source('exporters')})")
 
 
 _NOT_OURS = (ENV_PREFIX + "TEST_", ENV_PREFIX + "SERVER_")

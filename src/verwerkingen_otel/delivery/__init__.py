@@ -25,7 +25,7 @@ from ._factories import (
 )
 from ._outbox import DeadLetter, Outbox, OutboxError, OutboxRow
 from ._policy import RetryPolicy
-from ._record import ActionExporter, Delivery, Record, encode_body
+from ._record import ActionExporter, Delivery, Record, SpanInfo, encode_body, split_span, wants_span, with_span
 from .exporters import ApiExporter, ConsoleExporter, InMemoryExporter
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "PermanentFailure",
     "Record",
     "RecordingError",
+    "SpanInfo",
     "RetryPolicy",
     "RetryableFailure",
     "SyncDelivery",
@@ -59,9 +60,12 @@ __all__ = [
     "register_delivery",
     "register_exporter",
     "registered_names",
+    "split_span",
     "sync_delivery",
     "unregister_delivery",
     "unregister_exporter",
+    "wants_span",
+    "with_span",
 ]
 
 for _name in __all__:

@@ -7,7 +7,7 @@ import heapq
 import itertools
 import threading
 import time
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from ._outbox import OutboxRow
 
@@ -26,14 +26,16 @@ class MemoryStore:
         self._delayed: dict[str, list[tuple[float, int]]] = {e: [] for e in exporters}
         self.dead: collections.deque[tuple[OutboxRow, int | None, str]] = collections.deque(maxlen=1000)
 
-    def add(self, record_id: str, body: Any, exporters: Sequence[str]) -> bool:
+    def add(self, record_id: str, body: Any, exporters: Sequence[str], bodies: Mapping[str, Any] | None = None) -> bool:
+        """Queue one action per exporter; `bodies` gives some exporters a body of their own."""
+        own = bodies or {}
         with self._lock:
             if len(self._rows) + len(exporters) > self.max_size:
                 return False
             now = time.time()
             for exporter in exporters:
                 rowid = next(self._ids)
-                self._rows[rowid] = OutboxRow(rowid, record_id, exporter, body, now, 0)
+                self._rows[rowid] = OutboxRow(rowid, record_id, exporter, own.get(exporter, body), now, 0)
                 self._ready[exporter].append(rowid)
             return True
 

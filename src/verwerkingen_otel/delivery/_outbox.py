@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 import weakref
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from ._outbox_tx import Transaction
 from ._outbox_schema import INSERT, SCHEMA, DeadLetter, OutboxError, OutboxRow, id_filter, pid_alive
@@ -175,14 +175,17 @@ class Outbox:
 
     # --- the request path ----------------------------------------------------------------
 
-    def add(self, record_id: str, body: str, exporters: Sequence[str], now: float | None = None) -> None:
-        """Store one action for each exporter in one transaction; OutboxError if that fails."""
+    def add(self, record_id: str, body: str, exporters: Sequence[str], now: float | None = None,
+            bodies: Mapping[str, str] | None = None) -> None:
+        """Store one action for each exporter in one transaction; OutboxError if that fails.
+        `bodies` gives some exporters a body of their own (one that carries the span)."""
         now = time.time() if now is None else now
         with self._write() as conn:
-            if len(exporters) == 1:
+            if len(exporters) == 1 and not bodies:
                 conn.execute(INSERT, (record_id, exporters[0], body, now, now))
             else:
-                conn.executemany(INSERT, [(record_id, e, body, now, now) for e in exporters])
+                own = bodies or {}
+                conn.executemany(INSERT, [(record_id, e, own.get(e, body), now, now) for e in exporters])
 
     # --- the worker ------------------------------------------------------------------------
 

@@ -17,11 +17,14 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from ..capture import afnemer_var, gebruiker_var, inbound_trace_var, request_var, verwerkingsactie
+from ..capture import (
+    afnemer_var, gebruiker_var, inbound_trace_var, inbound_tracestate_var, request_var, verwerkingsactie,
+)
 from ..delivery import RecordingError
 from ..model import IDENTIFICATOR_MAX, Afnemer
 from ._rules import RuleMatch, Rules
 from ._rules_objects import find_objects, parse_json
+from ._tracestate import parse_tracestate
 
 __all__ = ["RequestScope", "is_excluded", "match_rule", "problem_503", "recording_error_in", "run_gebruiker_hook"]
 
@@ -149,6 +152,9 @@ class RequestScope:
             inbound = trace.get_current_span(ctx).get_span_context()
             if inbound.is_valid:
                 self._values.append((inbound_trace_var, inbound))
+                tracestate = parse_tracestate(carrier.get("tracestate"))
+                if tracestate is not None:  # passed on unchanged by outbound calls (web/_httpx.py)
+                    self._values.append((inbound_tracestate_var, tracestate))
                 if not trace.get_current_span().get_span_context().is_valid:
                     self._otel = ctx
         if afnemer is not None:
