@@ -125,7 +125,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings if settings is not None else Settings.from_env()
     storage = Storage(settings.database_url)
     storage.create_schema()
-    state = ServerState(settings, storage, Authenticator(settings.clients))
+    state = ServerState(settings, storage, Authenticator(settings.clients, max_token_age=settings.max_token_age))
 
     routes = [
         Mount(BASE_PATH, routes=[
