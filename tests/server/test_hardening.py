@@ -275,3 +275,11 @@ def test_the_defaults_of_the_options_module_match_the_server(tmp_path: Path):
         database_url="sqlite:///x").max_token_age
     assert security_options.INZAGE_BEWAARTERMIJN_DEFAULT == settings.DEFAULT_INZAGE_BEWAARTERMIJN
     assert uuid.UUID(settings.DEFAULT_INZAGE_ACTIVITEIT)
+
+
+def test_a_trailing_slash_is_404_not_a_redirect_to_the_callers_host(api):
+    """Starlette's default 307 built its Location from the Host header and repeated the query (a BSN)."""
+    bsn = random_bsn()
+    r = api.get("/verwerkingsacties/", params=person_params(bsn), headers={"Host": "evil.example"})
+    assert r.status_code == 404 and "location" not in r.headers
+    assert bsn not in r.text

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import bewerking, inzage
 from .auth import Authenticator
 from .errors import API_VERSION, ApiError, api_error_response, problem
+from .proxy import refuse_slash_redirects
 from .settings import BASE_PATH, Settings
 from .state import ServerState
 from .storage import Storage
@@ -147,4 +148,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.add_middleware(ApiVersionAndAccessLog)
     app.state.verwerkingenlog = state
+    refuse_slash_redirects(app)  # last, so it covers every route added above
     return app

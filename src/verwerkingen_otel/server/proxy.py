@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from .errors import ConfigError
 
@@ -96,3 +96,15 @@ def external_origin(scope: dict, allow: Sequence[str] | None) -> tuple[str, str]
     if scheme is None and host is None:
         return None
     return scheme or scope.get("scheme", "http"), host or ""
+
+
+def refuse_slash_redirects(app: Any) -> None:
+    """No 307 for a trailing slash: its `Location` is built from the caller's Host header and
+    repeats the query string (a BSN) — an API answers a path it does not serve with a 404."""
+    from starlette.routing import Mount, Router
+
+    routers = [app.router]
+    while routers:
+        router = routers.pop()
+        router.redirect_slashes = False
+        routers.extend(r.app for r in router.routes if isinstance(r, Mount) and isinstance(r.app, Router))
