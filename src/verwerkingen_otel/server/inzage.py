@@ -27,7 +27,6 @@ from .representation import inzage_json
 from .state import ServerState, state_of
 from .storage import NewActie, StoredObject
 
-log = logging.getLogger("verwerkingen_otel.server.inzage")
 
 
 def visible_levels(principal: Principal) -> frozenset[str]:
@@ -77,6 +76,9 @@ async def read_object(request: Request) -> Response:
     body = inzage_json(obj, shown, state.base_url(request))
     await log_inzage(state, request, principal, person)
     return json_response(body)
+
+
+log = logging.getLogger("verwerkingen_otel.server.inzage")
 
 
 async def log_inzage(state: ServerState, request: Request, principal: Principal,
