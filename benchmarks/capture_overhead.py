@@ -1,38 +1,23 @@
 """Per-call cost of capture, side by side in one run.
 
 Measures (1) a function decorated with @verwerkingsactie recording one action with one object
-through the synchronous in-memory delivery, (2) the same function undecorated, and (3) one bare
-OpenTelemetry SDK span carrying the same attributes (an always-on provider with one no-op span
-processor, as ours has one processor), and prints the ratios. Target: decorated overhead
-(1 - 2) <= 1.5 x the bare span (3).
+through the synchronous in-memory delivery (`delivery=sync`, `exporters=memory`), (2) the same
+function undecorated, and (3) one bare OpenTelemetry SDK span carrying the same attributes (an
+always-on provider with one no-op span processor), and prints the ratios. Target: decorated
+overhead (1 - 2) <= 1.5 x the bare span (3).
 
-Also timed: the decorated function under `delivery=memory` (bounded queue + worker thread). Its
-worker's CPU time counts too: the clock is process CPU time (all threads), and each batch ends
-with `force_flush()`, so every action it timed has reached the exporter inside its window.
+Also timed: the decorated function under `delivery=memory` (bounded queue + worker thread; the
+POST body is made by the worker). Its worker's CPU time counts too: the clock is process CPU
+time (all threads), and each batch ends with `force_flush()`, so every action it timed has
+reached the exporter inside its window.
 
-Also shown, to see where the time goes: the bare span exported to an InMemorySpanExporter (the
+And, to see where the time goes: the bare span exported to an InMemorySpanExporter (the
 OpenTelemetry equivalent of "recorded in memory"), the decorated function called without a
-person (the same span and context work, but nothing to map or deliver), and a breakdown of the
-decorated overhead measured in the same run: the SDK span exactly as capture makes it (same
-sampler, limits, attributes; a no-op processor), capture's own work (the decorated call with a
-no-op processor in place of ours, minus that span), and our processor (span -> action -> record
--> exporter: the decorated call minus the same call with the no-op processor).
+person (the same span and context work, but no action is built or delivered), and the decorated
+call with a delivery that discards what it gets (capture and the typed action, no record).
 
-Where it stands (2-core VM shared with other jobs, 20k calls x 5 rounds, three interleaved A/B
-pairs): bare span 13.2-13.8 us, decorated overhead 21.6-22.2 us, ratio 1.62-1.64x. Before capture
-handed its prepared POST body to the processor: overhead 22.2-23.6 us, ratio 1.63-1.72x; the
-processor went 8.8-9.3 -> 7.0-7.6 us, capture 4.8-5.8 -> 5.8-6.0 us. The 1.5x target is not met.
-Breakdown of the ~29 us (earlier, slower runs):
-SDK span ~10 us (the bare span's ~16 us minus the per-attribute cleaning we skip for our
-already-validated text), capture ~8-9 us (wrapt call, four contextvars, the BSN 11-test and its
-JSON, verwerkingId uuid, tijdstip, Actie object, status), our processor ~9-12 us (POST body from
-the attributes ~6 us, record id + Record ~1-2 us, SyncDelivery + memory exporter, the retained
-record's allocations; ~1.5 us less since the body comes from capture). Tried and kept:
-attributes put straight into the span's dict, a lazily built Verwerkingsactie (the request path
-makes only the body), a shared sampling result, a pooled uuid4, the POST body handed over by
-capture. For 1.5x the whole of capture + mapping + delivery would have to fit in ~6 us beside
-the SDK span, which CPython does not allow with every attribute on the span, the body
-built and the record handed over before the call returns.
+Everything goes through public APIs only: capture makes its span with `start_span(attributes=…)`
+and builds the typed Verwerkingsactie itself (no span attributes are read back).
 
     .venv/bin/python benchmarks/capture_overhead.py [--calls N] [--rounds R]
 """
@@ -49,13 +34,13 @@ from opentelemetry.sdk.trace import SpanLimits, SpanProcessor, Tracer, TracerPro
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
-from opentelemetry.context import Context
 from opentelemetry.trace import Status, StatusCode
 
 import verwerkingen_otel as vo
-from verwerkingen_otel import pipeline as pipelines
-from verwerkingen_otel.attributes import VERWERKTE_OBJECTEN, verwerkingsactie_attributes
+from verwerkingen_otel import capture as pipelines
+from verwerkingen_otel.model import VERWERKTE_OBJECTEN, verwerkingsactie_attributes
 from verwerkingen_otel.model import parse_verwerkingsactie
+from verwerkingen_otel.delivery import register_delivery
 
 BSN = "999993653"  # an official test BSN
 BATCH = 500
@@ -134,29 +119,24 @@ def main() -> None:
     def run_plain() -> None:
         lookup(BSN)
 
-    # The breakdown: our span exactly as capture makes it, on a provider like ours but with a
-    # no-op processor (the SDK's share), and our processor mapping + delivering a finished span.
-    sdk_provider = TracerProvider(sampler=pipelines._AlwaysSample(), span_limits=pipeline.provider._span_limits,
-                                  shutdown_on_exit=False)
-    sdk_provider.add_span_processor(SpanProcessor())
-    sdk_tracer = sdk_provider.get_tracer("benchmark")
-    empty = Context()
-    own_attributes = {k: v for k, v in attributes.items()}
-    start_ns = time.time_ns()
+    class Discard:
+        """A delivery that takes each action and keeps nothing: capture's own share."""
 
-    def our_span_sdk_only() -> None:
-        span = sdk_tracer.start_span("Raadplegen persoon", context=empty, links=None, start_time=start_ns)
-        pipelines.set_trusted_attributes(span, dict(own_attributes))
-        span.set_status(ok)
-        pipelines.set_trusted_attributes(span, {VERWERKTE_OBJECTEN: objects})
-        span.end()
+        def submit(self, actie: object) -> None:
+            pass
 
-    processors = pipeline.provider._active_span_processor  # our one processor, swapped per batch
-    ours_only = processors._span_processors
-    noop_only = (SpanProcessor(),)
+        def force_flush(self, timeout: float = 5.0) -> bool:
+            return True
 
-    def run_unrecorded() -> None:
-        decorated(BSN)  # with a no-op processor in place of ours for the batch: nothing mapped
+        def shutdown(self, timeout: float = 5.0) -> bool:
+            return True
+
+    register_delivery("discard", lambda settings, exporters: Discard())
+    discarding = pipelines.build_pipeline(pipelines.load_settings(
+        {"delivery": "discard", "exporters": ["none"], "systeem": "benchmark", "strict": False}))
+
+    def run_discarded() -> None:
+        decorated(BSN)  # with `discarding` installed for the batch: the action is built, not kept
 
     cases: dict[str, Callable[[], None]] = {
         "undecorated": run_plain,
@@ -165,8 +145,7 @@ def main() -> None:
         "decorated": run_decorated,
         "no person": run_without_person,
         "memory dlv": run_queued,
-        "our span": our_span_sdk_only,
-        "no mapping": run_unrecorded,
+        "discarded": run_discarded,
     }
     samples: dict[str, list[float]] = {name: [] for name in cases}
 
@@ -177,10 +156,10 @@ def main() -> None:
 
     for _ in range(options.rounds):
         for name, fn in cases.items():
-            if fn is run_unrecorded:
-                processors._span_processors = noop_only
+            if fn is run_discarded:
+                pipelines.install(discarding)
                 samples[name].append(_per_call(fn, options.calls, clear))
-                processors._span_processors = ours_only
+                pipelines.install(pipeline)
             elif fn is run_queued:
                 pipelines.install(queued)
                 samples[name].append(_per_call(fn, options.calls, clear, lambda: queued.force_flush(10.0)))
@@ -194,22 +173,22 @@ def main() -> None:
         print(f"{name:>12}: {seconds * 1e6:8.2f} µs/call")
     print(f"{'overhead':>12}: {overhead * 1e6:8.2f} µs/call (decorated - undecorated)")
     capture_only = per_call["no person"] - per_call["undecorated"]
-    print(f"of which recording (span -> action -> delivery): {(overhead - capture_only) * 1e6:.2f} µs/call")
+    print(f"of which the action and its delivery: {(overhead - capture_only) * 1e6:.2f} µs/call")
     ratio = overhead / per_call["bare span"]
     print(f"ratio overhead / bare span: {ratio:.2f}x (target <= 1.50x)")
     print(f"ratio overhead / span exported to memory: {overhead / per_call['span+memory']:.2f}x")
     print(f"ratio capture without recording / bare span: {capture_only / per_call['bare span']:.2f}x")
-    sdk = per_call["our span"]
-    capture = per_call["no mapping"] - per_call["undecorated"] - sdk
-    mapping = per_call["decorated"] - per_call["no mapping"]
-    print(f"breakdown of the decorated overhead: SDK span as capture makes it {sdk * 1e6:.2f} µs, "
-          f"capture (wrapper, contexts, BSN, ids, tijdstip, objects) {capture * 1e6:.2f} µs, "
-          f"our processor: span -> action -> record -> exporter {mapping * 1e6:.2f} µs")
+    built = per_call["discarded"] - per_call["no person"]
+    delivered = per_call["decorated"] - per_call["discarded"]
+    print(f"breakdown of the decorated overhead: span and context work {capture_only * 1e6:.2f} µs, "
+          f"the person and the typed action {built * 1e6:.2f} µs, record + sync delivery + memory exporter "
+          f"{delivered * 1e6:.2f} µs")
     queued_overhead = per_call["memory dlv"] - per_call["undecorated"]
     print(f"delivery=memory (worker CPU included): {queued_overhead * 1e6:.2f} µs/call, "
           f"{queued_overhead / overhead:.2f}x sync, {queued_overhead / per_call['bare span']:.2f}x bare span")
     pipeline.shutdown()
     queued.shutdown()
+    discarding.shutdown()
 
 
 def _per_call(fn: Callable[[], None], calls: int, clear: Callable[[], None],

@@ -32,8 +32,8 @@ import httpx  # noqa: E402
 
 from tests.support.logserver import LogServer, mint_token, write_clients_file  # noqa: E402
 from verwerkingen_otel.delivery import OutboxDelivery, RetryPolicy  # noqa: E402
-from verwerkingen_otel.exporter import ApiExporter  # noqa: E402
-from verwerkingen_otel.outbox import Outbox  # noqa: E402
+from verwerkingen_otel.delivery import ApiExporter  # noqa: E402
+from verwerkingen_otel.delivery import Outbox  # noqa: E402
 
 SECRET = "benchmark-secret-0123456789abcdef0123456789abcdef"
 

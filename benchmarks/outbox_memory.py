@@ -25,7 +25,7 @@ import uuid
 import psutil
 
 from verwerkingen_otel.delivery import OutboxDelivery, RetryPolicy
-from verwerkingen_otel.exporter import ApiExporter
+from verwerkingen_otel.delivery import ApiExporter
 from verwerkingen_otel.model import Vertrouwelijkheid, VerwerktObject, VerwerktSoortGegeven, Verwerkingsactie
 
 

@@ -29,12 +29,12 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 
 import verwerkingen_otel as vo
-from verwerkingen_otel.attributes import verwerkingsactie_attributes
+from verwerkingen_otel.model import verwerkingsactie_attributes
 from verwerkingen_otel.delivery import MemoryDelivery, OutboxDelivery
-from verwerkingen_otel.delivery_base import Record
+from verwerkingen_otel.delivery import Record
 from verwerkingen_otel.model import Vertrouwelijkheid, VerwerktObject, VerwerktSoortGegeven, Verwerkingsactie
-from verwerkingen_otel.outbox import _SCHEMA
-from verwerkingen_otel.pipeline import register_exporter
+from verwerkingen_otel.delivery import _SCHEMA
+from verwerkingen_otel.capture import register_exporter
 
 BSN = "999993653"  # an official test BSN
 

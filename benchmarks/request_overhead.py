@@ -30,7 +30,7 @@ def configure_pipeline(delivery: str = "memory") -> Any:
     """`memory`: each action becomes a record queued on the request path and exported to the
     in-memory exporter by the delivery worker thread (its CPU time counts too). `sync`: the
     record goes to the in-memory exporter on the request path, no thread."""
-    import verwerkingen_otel.pipeline as pipeline
+    import verwerkingen_otel.capture as pipeline
 
     try:
         return pipeline.configure(delivery=delivery, exporters=["memory"])
@@ -70,7 +70,7 @@ def flask_app(kind: str) -> Callable[..., Any]:
     if kind == "ours":
         from verwerkingen_otel.capture import verwerkingsactie
         from verwerkingen_otel.flask import Verwerkingen
-        from verwerkingen_otel.objects import persoon
+        from verwerkingen_otel.capture import persoon
 
         Verwerkingen(app)
         handler = verwerkingsactie(actie_naam="Raadplegen persoon", verwerkingsactiviteit_id=ACT,
@@ -133,7 +133,7 @@ def fastapi_app(kind: str) -> Any:
     if kind == "ours":
         from verwerkingen_otel.capture import verwerkingsactie
         from verwerkingen_otel.fastapi import instrument_app
-        from verwerkingen_otel.objects import persoon
+        from verwerkingen_otel.capture import persoon
 
         handler = verwerkingsactie(actie_naam="Raadplegen persoon", verwerkingsactiviteit_id=ACT,
                                    objecten=[persoon("bsn")])(raadplegen)

@@ -1,4 +1,5 @@
-"""Every test leaves global OpenTelemetry state as it found it (see tests/support/otel_globals.py)."""
+"""Every test leaves global OpenTelemetry state as it found it (tests/support/otel_globals.py) and
+opens nothing beside the repository (tests/support/outside.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from typing import Iterator
 
 import pytest
 
+from tests.support import outside
 from tests.support.otel_globals import snapshot
+
+outside.install()  # notes files opened beside the repository (tests/support/outside.py)
 
 
 @pytest.fixture(autouse=True)
@@ -21,12 +25,22 @@ def no_leaked_otel_globals() -> Iterator[None]:
         pytest.fail("this test leaked global OpenTelemetry state: " + ", ".join(leaks), pytrace=False)
 
 
+@pytest.fixture(autouse=True)
+def no_reads_outside_the_repository() -> Iterator[None]:
+    """A fresh clone has nothing beside it: a test that opens a file beside the checkout fails."""
+    outside.take()
+    yield
+    opened = outside.take()
+    if opened:
+        pytest.fail("this test opened files outside the repository: " + ", ".join(opened), pytrace=False)
+
+
 @pytest.fixture()
 def isolated_pipeline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No VERWERKINGEN_* from outside and no pipeline installed; whatever the test configures is
     shut down and the pipeline before it put back."""
     import verwerkingen_otel as vo
-    from verwerkingen_otel.pipeline import install
+    from verwerkingen_otel.capture import install
 
     for key in list(os.environ):
         if key.startswith("VERWERKINGEN_") and not key.startswith("VERWERKINGEN_TEST_"):

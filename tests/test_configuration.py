@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import verwerkingen_otel as vo
-from verwerkingen_otel.config import load_settings
+from verwerkingen_otel.capture import load_settings
 
 
 def test_unopenable_console_file_names_the_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -33,7 +33,7 @@ def test_unusable_outbox_message_names_the_setting_once(tmp_path: Path) -> None:
 
 
 def test_log_server_variables_are_not_warned_about(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="verwerkingen_otel.config"):
+    with caplog.at_level(logging.WARNING, logger="verwerkingen_otel.capture"):
         load_settings(environ={"VERWERKINGEN_SERVER_DATABASE": "sqlite:///x.db", "VERWERKINGEN_TEST_X": "1",
                                "VERWERKINGEN_SERVR_DATABASE": "typo"})
     assert [r.getMessage() for r in caplog.records] == [

@@ -403,7 +403,7 @@ def test_configure_again_flushes_and_shuts_down_the_previous(server: LogServer, 
 
 
 def test_instrument_uses_the_current_pipeline_or_configures_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    from verwerkingen_otel.pipeline import current_pipeline
+    from verwerkingen_otel.capture import current_pipeline
 
     [ep] = entry_points(group="opentelemetry_instrumentor", name="verwerkingen")
     instrumentor = ep.load()()

@@ -1,4 +1,10 @@
-"""The documentation cannot drift from the code: settings, env vars, the contract, the snippets."""
+"""The documentation cannot drift from the code: settings, env vars, the contract, the snippets.
+
+Everything here reads files of this repository only (a fresh clone has nothing beside it). The
+public contract (names, env vars, CLI, entry points) is copied below as CONTRACT_* and checked
+three ways: the code implements each item under that exact name, docs/configuration.md (or the
+doc that owns it) documents it, and the README shows the set-up, the log's command and the benchmarks.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +15,42 @@ from pathlib import Path
 
 import pytest
 
-from verwerkingen_otel.config import _SETTINGS, Settings
+from verwerkingen_otel.capture import SETTINGS, Settings
+from verwerkingen_otel.delivery import registered_names
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 CONFIGURATION = (DOCS / "configuration.md").read_text(encoding="utf-8")
-ARCHITECTURE = ROOT.parent / "shared" / "design" / "ARCHITECTURE.md"
-"""The design and public contract: in the project's shared folder beside the repository (also in CI)."""
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+# --- the public contract, as the project agreed it (the design notes live outside the repository) ---
+# Change an entry only together with every caller (the examples, the docs, users' code and env).
+CONTRACT_SETTINGS = [  # (setting, env var): the contract's settings table
+    ("api_url", "VERWERKINGEN_API_URL"), ("client_id", "VERWERKINGEN_CLIENT_ID"),
+    ("secret", "VERWERKINGEN_SECRET"), ("token", "VERWERKINGEN_TOKEN"), ("outbox", "VERWERKINGEN_OUTBOX"),
+    ("delivery", "VERWERKINGEN_DELIVERY"), ("exporters", "VERWERKINGEN_EXPORTERS"),
+    ("systeem", "VERWERKINGEN_SYSTEEM"), ("gegevensbron", "VERWERKINGEN_GEGEVENSBRON"),
+    ("uitvoerder", "VERWERKINGEN_UITVOERDER"), ("oin", "VERWERKINGEN_OIN"), ("rules", "VERWERKINGEN_RULES"),
+    # register, destinations, tenants and the ldv key join this list with the issues that build them
+]
+CONTRACT_DELIVERIES = ["outbox", "sync", "memory"]
+CONTRACT_EXPORTERS = ["api", "console"]  # and `none`, alone
+CONTRACT_API = ["configure", "force_flush", "shutdown", "verwerkingsactie", "verwerking", "current_actie", "persoon"]
+CONTRACT_SERVE = ["--host", "--port", "--database", "--clients"]  # `verwerkingen-otel serve …`, base path /api/v1
+CONTRACT_ENTRY_POINTS = {  # (group, name): (the class it loads, the doc that names the group)
+    ("opentelemetry_instrumentor", "verwerkingen"): ("VerwerkingenInstrumentor", "web.md"),
+    ("opentelemetry_propagator", "verwerkingen"): ("VerwerkingenPropagator", "web.md"),
+    ("pytest11", "verwerkingen"): (None, "testing.md"),  # a module, not a class
+}
+def configuration_rows() -> dict[str, tuple[str, str]]:
+    """{setting: (env var, values column)} of every row of the configuration reference."""
+    rows = re.findall(r"^\| `([a-z_]+)` \| `(VERWERKINGEN_[A-Z_]+)` \| [^|]* \| ([^|]*) \|", CONFIGURATION, re.MULTILINE)
+    return {name: (env, values) for name, env, values in rows}
 
 
 def test_every_setting_and_env_var_is_in_the_configuration_reference() -> None:
-    missing = [s.name for s in _SETTINGS if f"`{s.name}`" not in CONFIGURATION]
-    missing += [s.env for s in _SETTINGS if f"`{s.env}`" not in CONFIGURATION]
+    missing = [name for name, _, _ in SETTINGS if f"`{name}`" not in CONFIGURATION]
+    missing += [env for _, env, _ in SETTINGS if f"`{env}`" not in CONFIGURATION]
     missing += [f.removeprefix("_") for f in Settings.__dataclass_fields__
                 if f != "sources" and f"`{f}`" not in CONFIGURATION]
     assert missing == []
@@ -29,8 +59,8 @@ def test_every_setting_and_env_var_is_in_the_configuration_reference() -> None:
 def test_every_documented_setting_exists() -> None:
     """The reference's setting rows name real settings only (no stale entries)."""
     rows = re.findall(r"^\| `([a-z_]+)` \| `(VERWERKINGEN_[A-Z_]+)` \|", CONFIGURATION, re.MULTILINE)
-    assert len(rows) == len(_SETTINGS)
-    assert {(s.name, s.env) for s in _SETTINGS} == set(rows)
+    assert len(rows) == len(SETTINGS)
+    assert {(name, env) for name, env, _ in SETTINGS} == set(rows)
 
 
 def test_every_env_var_the_code_reads_is_documented() -> None:
@@ -45,68 +75,86 @@ def test_every_env_var_the_code_reads_is_documented() -> None:
 def test_defaults_in_the_reference_are_the_code_defaults() -> None:
     rows = {m[0]: m[2] for m in re.findall(r"^\| `([a-z_]+)` \| `(VERWERKINGEN_[A-Z_]+)` \| ([^|]*) \|",
                                              CONFIGURATION, re.MULTILINE)}
-    for setting in _SETTINGS:
-        if setting.default is None or isinstance(setting.default, bool):
+    for name, _, default in SETTINGS:
+        if default is None or isinstance(default, bool):
             continue
-        shown = f"{setting.default:g}" if isinstance(setting.default, float) else str(setting.default)
-        assert f"`{shown}`" in rows[setting.name], setting.name
+        shown = f"{default:g}" if isinstance(default, float) else str(default)
+        assert f"`{shown}`" in rows[name], name
     assert "`false`" in rows["strict"]
     from verwerkingen_otel.delivery import DEFAULT_OUTBOX
 
     assert f"`{DEFAULT_OUTBOX}`" in rows["outbox"]
 
 
-def architecture(path: Path = ARCHITECTURE) -> str:
-    """Its text; without the file the tests skip locally and FAIL when CI is set."""
-    if path.is_file():
-        return path.read_text(encoding="utf-8")
-    if os.environ.get("CI"):
-        pytest.fail(f"CI is set but {path} is missing: the contract checks cannot run")
-    pytest.skip(f"{path} is missing (the shared folder is not beside this checkout)")
+def test_every_contract_setting_is_implemented_with_that_name() -> None:
+    by_env = {env: name for name, env, _ in SETTINGS}
+    assert [(name, env) for name, env in CONTRACT_SETTINGS if by_env.get(env) != name] == []
+    assert len(CONTRACT_SETTINGS) == 12
 
 
-def test_a_missing_architecture_skips_locally_and_fails_in_ci(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    missing = tmp_path / "shared" / "design" / "ARCHITECTURE.md"
-    monkeypatch.delenv("CI", raising=False)
-    with pytest.raises(pytest.skip.Exception):
-        architecture(missing)
-    monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match="CI is set but .*ARCHITECTURE.md is missing"):
-        architecture(missing)
-    assert ARCHITECTURE.relative_to(ROOT.parent) == Path("shared/design/ARCHITECTURE.md")
+def test_every_contract_setting_has_its_row_in_the_configuration_reference() -> None:
+    rows = configuration_rows()
+    assert [(name, env) for name, env in CONTRACT_SETTINGS if rows.get(name, ("",))[0] != env] == []
 
 
-def test_every_env_var_in_the_architecture_table_is_implemented_with_that_name() -> None:
-    text = architecture()
-    table = text.split("| setting | env var | meaning |", 1)[1].split("\n\n", 1)[0]
-    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("|---")]
-    assert len(rows) >= 9
-    by_env = {s.env: s.name for s in _SETTINGS}
-    seen = 0
-    for row in rows:
-        setting_cell, env_cell = (cell.strip() for cell in row.strip("|").split("|")[:2])
-        settings = [s.strip() for s in setting_cell.split(",")]
-        envs = [e.replace("…_", "VERWERKINGEN_") for e in re.findall(r"`([^`]+)`", env_cell)]
-        assert len(settings) == len(envs), row
-        for name, env in zip(settings, envs):
-            assert by_env.get(env) == name, f"{env} ({name}) in ARCHITECTURE.md is not implemented by that name"
-            seen += 1
-    assert seen == 12
+def test_the_contract_values_are_accepted_and_documented() -> None:
+    from verwerkingen_otel.capture import load_settings
 
+    _EXPORTERS, _DELIVERIES = registered_names()
 
-def test_the_values_in_the_architecture_table_are_accepted() -> None:
-    from verwerkingen_otel.config import load_settings
-    from verwerkingen_otel.pipeline import _DELIVERIES, _EXPORTERS
-
-    text = architecture()
-    delivery_row = next(line for line in text.splitlines() if line.startswith("| delivery |"))
-    exporters_row = next(line for line in text.splitlines() if line.startswith("| exporters |"))
-    deliveries = re.findall(r"`([a-z]+)`", delivery_row.split("|")[3])
-    exporters = re.findall(r"`([a-z]+)`", exporters_row.split("|")[3])
-    assert deliveries == ["outbox", "sync", "memory"] and exporters == ["api", "console", "none"]
-    assert set(deliveries) <= set(_DELIVERIES)
-    assert set(exporters) - {"none"} <= set(_EXPORTERS)
+    rows = configuration_rows()
+    assert set(CONTRACT_DELIVERIES) <= set(_DELIVERIES)
+    assert set(CONTRACT_EXPORTERS) <= set(_EXPORTERS)
+    assert [v for v in CONTRACT_DELIVERIES if f"`{v}`" not in rows["delivery"][1]] == []
+    assert [v for v in [*CONTRACT_EXPORTERS, "none"] if f"`{v}`" not in rows["exporters"][1]] == []
+    for value in CONTRACT_DELIVERIES:
+        assert load_settings({"delivery": value}, environ={}).delivery == value
+    both = load_settings({"exporters": ",".join(CONTRACT_EXPORTERS), "api_url": "http://127.0.0.1:1/api/v1"}, environ={})
+    assert both.exporters == tuple(CONTRACT_EXPORTERS)
     assert load_settings({"exporters": "none"}, environ={}).exporters == ()
+
+
+def test_the_contract_api_exists_and_the_docs_use_it() -> None:
+    import verwerkingen_otel as vo
+
+    assert [n for n in CONTRACT_API if n not in vo.__all__ or not callable(getattr(vo, n))] == []
+    docs = "".join(p.read_text(encoding="utf-8") for p in DOCS.glob("*.md"))
+    assert [n for n in CONTRACT_API if f"vo.{n}(" not in docs] == []
+
+
+def test_the_contract_serve_command_exists_and_is_documented(capsys: pytest.CaptureFixture[str]) -> None:
+    from verwerkingen_otel.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--help"])
+    assert exit_info.value.code == 0
+    help_text = capsys.readouterr().out
+    assert [o for o in CONTRACT_SERVE if o not in help_text] == []
+    server_doc = (DOCS / "server.md").read_text(encoding="utf-8")
+    shown = {o for line in server_doc.splitlines() if line.startswith("verwerkingen-otel serve ")
+             for o in CONTRACT_SERVE if f"{o} " in line}
+    assert shown == set(CONTRACT_SERVE)
+    assert "/api/v1" in server_doc and "`verwerkingen-otel serve`" in README
+
+
+def test_the_contract_entry_points_are_installed_and_documented() -> None:
+    from importlib.metadata import entry_points
+
+    for (group, name), (cls, doc) in CONTRACT_ENTRY_POINTS.items():
+        [point] = [p for p in entry_points(group=group) if p.name == name and p.value.startswith("verwerkingen_otel")]
+        loaded = point.load()
+        assert cls is None or loaded.__name__ == cls, (group, name)
+        assert f"`{group}`" in (DOCS / doc).read_text(encoding="utf-8"), (group, doc)
+
+
+def test_the_readme_keeps_two_setup_commands_the_contract_and_the_benchmark_table() -> None:
+    setup = README.split("\n## Set-up\n", 1)[1].split("\n## ", 1)[0]
+    assert re.findall(r"^    (\S.*)$", setup, re.MULTILINE) == ["./scripts/demo", "./scripts/test"]
+    assert "VERWERKINGEN_API_URL=" in README and "](docs/configuration.md)" in README
+    table = README.split("\n## Benchmarks\n", 1)[1].split("\n## ", 1)[0]
+    scripts = sorted(p.name for p in (ROOT / "benchmarks").glob("*.py") if not p.name.startswith("_"))
+    assert len(scripts) >= 6
+    assert [s for s in scripts if f"| `{s}" not in table] == []
 
 
 # --- the Python blocks of the docs run, against the real API ---------------------------------
@@ -216,7 +264,7 @@ def test_documented_command_exists(where: str, line: str, capsys: pytest.Capture
 
 
 def test_every_attribute_and_api_field_is_in_the_attribute_convention() -> None:
-    from verwerkingen_otel import attributes
+    from verwerkingen_otel import model as attributes
     from verwerkingen_otel.model import API_KEYS
 
     text = (DOCS / "attributes.md").read_text(encoding="utf-8")
@@ -308,7 +356,7 @@ def test_python_sample_uses_real_names(where: str, code: str) -> None:
 def test_every_env_var_the_docs_name_exists() -> None:
     """No stale or misspelt variable in the docs, the example READMEs or the .env example."""
     pattern = re.compile(r"\b((?:OTEL_PYTHON_)?VERWERKINGEN_[A-Z][A-Z_]*[A-Z])\b")
-    in_code: set[str] = {s.env for s in _SETTINGS}  # built from the setting names, not literals
+    in_code: set[str] = {env for _, env, _ in SETTINGS}  # built from the setting names, not literals
     for path in [*(ROOT / "src").rglob("*.py"), *(ROOT / "scripts").glob("*"), *(ROOT / "tests").rglob("*.py")]:
         if path.is_file():
             in_code |= set(pattern.findall(path.read_text(encoding="utf-8", errors="replace")))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 _EXPORTS: dict[str, str] = {
     "Actie": "capture",
@@ -17,29 +17,29 @@ _EXPORTS: dict[str, str] = {
     "current_verwerking": "capture",
     "verwerking": "capture",
     "verwerkingsactie": "capture",
-    "ConfigurationError": "config",
-    "Settings": "config",
-    "Afnemer": "context",
-    "current_afnemer": "context",
-    "current_gebruiker": "context",
-    "run_in_context": "context",
-    "use_afnemer": "context",
-    "use_gebruiker": "context",
-    "RecordingError": "delivery_base",
+    "ConfigurationError": "capture",
+    "Settings": "capture",
+    "current_afnemer": "capture",
+    "current_gebruiker": "capture",
+    "run_in_context": "capture",
+    "use_afnemer": "capture",
+    "use_gebruiker": "capture",
+    "personen_uit_resultaat": "capture",
+    "persoon": "capture",
+    "Pipeline": "capture",
+    "configure": "capture",
+    "force_flush": "capture",
+    "shutdown": "capture",
+    "VerwerkingenlogExporter": "capture",
+    "RecordingError": "delivery",
+    "Afnemer": "model",
     "ValidationError": "model",
     "Vertrouwelijkheid": "model",
     "VerwerktObject": "model",
     "VerwerktSoortGegeven": "model",
     "Verwerkingsactie": "model",
-    "personen_uit_resultaat": "objects",
-    "persoon": "objects",
-    "Pipeline": "pipeline",
-    "configure": "pipeline",
-    "force_flush": "pipeline",
-    "shutdown": "pipeline",
     "AsyncVerwerkingenlogClient": "client",
     "VerwerkingenlogClient": "client",
-    "VerwerkingenlogExporter": "exporter",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
@@ -59,12 +59,27 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .capture import Actie, current_actie, current_verwerking, verwerking, verwerkingsactie
-    from .config import ConfigurationError, Settings
-    from .context import Afnemer, current_afnemer, current_gebruiker, run_in_context, use_afnemer, use_gebruiker
+    from .capture import (
+        Actie,
+        ConfigurationError,
+        Pipeline,
+        Settings,
+        VerwerkingenlogExporter,
+        configure,
+        current_actie,
+        current_afnemer,
+        current_gebruiker,
+        current_verwerking,
+        force_flush,
+        personen_uit_resultaat,
+        persoon,
+        run_in_context,
+        shutdown,
+        use_afnemer,
+        use_gebruiker,
+        verwerking,
+        verwerkingsactie,
+    )
     from .client import AsyncVerwerkingenlogClient, VerwerkingenlogClient
-    from .delivery_base import RecordingError
-    from .exporter import VerwerkingenlogExporter
-    from .model import ValidationError, Vertrouwelijkheid, VerwerktObject, VerwerktSoortGegeven, Verwerkingsactie
-    from .objects import personen_uit_resultaat, persoon
-    from .pipeline import Pipeline, configure, force_flush, shutdown
+    from .delivery import RecordingError
+    from .model import Afnemer, ValidationError, Vertrouwelijkheid, VerwerktObject, VerwerktSoortGegeven, Verwerkingsactie

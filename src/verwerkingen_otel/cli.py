@@ -11,8 +11,8 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
-from . import __version__
-from .outbox_cli import add_outbox_parser
+from ._version import __version__
+from .delivery import add_outbox_parser
 from .server.security_options import add_security_arguments
 
 
@@ -49,7 +49,7 @@ def _serve(args: argparse.Namespace) -> int:
     return serve(args)
 
 
-from .rules import add_rules_parser  # noqa: E402 - web: check-rules
+from .web import add_rules_parser  # noqa: E402 - web: check-rules
 
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_serve_parser, add_rules_parser,
                                                                  add_outbox_parser]

@@ -1,93 +1,10 @@
-"""Flask extension: `Verwerkingen(app)` or `ext = Verwerkingen(); ext.init_app(app)`.
+"""Flask: the `Verwerkingen` extension (`Verwerkingen(app)` or `init_app`). Needs the `flask` extra.
 
-It wraps `app.wsgi_app` in the WSGI middleware (trace context, afnemer, fail-closed answer)
-and adds what needs Flask's own request context: the `gebruiker` hook, called with
-`flask.request` after the app's earlier `before_request` functions (so e.g. Flask-Login's
-`current_user` is known), route rules matched on Flask's resolved `url_rule`, and an error
-handler that turns RecordingError into 503 application/problem+json. View functions are not
-wrapped, so endpoint names stay as they are.
+The implementation lives in `verwerkingen_otel.web`; this module is its public face.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
-
-import flask
-
-from ._request import RequestScope, problem_503, run_gebruiker_hook
-from .delivery_base import RecordingError
-from .rules import Rules, load_path
-from .wsgi import SCOPE_KEY, VerwerkingenWSGIMiddleware
+from .web import Verwerkingen
 
 __all__ = ["Verwerkingen"]
-
-EXTENSION_KEY = "verwerkingen"
-ROUTES_CHECKED_KEY = "verwerkingen.routes_checked"
-
-
-class Verwerkingen:
-    """The Flask extension; one instance may serve several apps (configuration only)."""
-
-    def __init__(
-        self,
-        app: flask.Flask | None = None,
-        *,
-        exclude: Sequence[str] = (),
-        gebruiker: Callable[[flask.Request], str | None] | None = None,
-        rules: Rules | str | None = None,
-    ) -> None:
-        self.exclude = tuple(exclude)
-        self.gebruiker = gebruiker
-        self.rules = load_path(rules) if not isinstance(rules, Rules) else rules
-        if app is not None:
-            self.init_app(app)
-
-    def init_app(self, app: flask.Flask) -> None:
-        if EXTENSION_KEY in app.extensions:
-            return  # instrumenting twice must not record twice
-        app.extensions[EXTENSION_KEY] = self
-        app.wsgi_app = VerwerkingenWSGIMiddleware(  # type: ignore[method-assign]
-            app.wsgi_app, exclude=self.exclude, rules=self.rules, rules_in_app=True
-        )
-        if self.gebruiker is not None or self.rules is not None:  # else nothing to do per request
-            app.before_request(self._before_request)
-        app.register_error_handler(RecordingError, _recording_error)
-
-    def _before_request(self) -> None:
-        request = flask.request
-        scope: RequestScope | None = request.environ.get(SCOPE_KEY)
-        if scope is None:  # excluded path
-            return
-        scope.enter_gebruiker(run_gebruiker_hook(self.gebruiker, request))
-        if self.rules is None or not len(self.rules) or request.url_rule is None:
-            return
-        app = flask.current_app
-        if not app.extensions.get(ROUTES_CHECKED_KEY):
-            app.extensions[ROUTES_CHECKED_KEY] = True  # first request: every route is registered
-            self.rules.warn_unknown_routes({r.rule for r in app.url_map.iter_rules()})
-        scope.rule_match = self.rules.for_route(request.method, request.url_rule.rule, request.view_args or {})
-        if scope.rule_match is None:
-            return
-        scope.query = request.args.to_dict(flat=False)
-        if scope.rule_match.rule.needs_request_body:
-            scope.request_json = request.get_json(silent=True)
-        scope.open_rule_action()
-
-
-def _recording_error(error: RecordingError) -> Any:
-    body, headers = problem_503()
-    flask.current_app.logger.error("verwerkingsactie could not be recorded (%s); answered 503", error)
-    return flask.Response(body, status=503, headers=headers)
-
-
-def uninstrument_app(app: flask.Flask) -> None:
-    """Undo init_app as far as Flask allows (the error handler and hook become no-ops)."""
-    ext = app.extensions.pop(EXTENSION_KEY, None)
-    if ext is None:
-        return
-    wsgi_app = app.wsgi_app
-    if isinstance(wsgi_app, VerwerkingenWSGIMiddleware):
-        app.wsgi_app = wsgi_app.app  # type: ignore[method-assign]
-    funcs = app.before_request_funcs.get(None, [])
-    app.before_request_funcs[None] = [f for f in funcs if getattr(f, "__self__", None) is not ext]
-    app.error_handler_spec.get(None, {}).get(None, {}).pop(RecordingError, None)

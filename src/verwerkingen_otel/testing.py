@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Iterator
 import pytest
 
 if TYPE_CHECKING:
-    from .exporters import InMemoryExporter
-    from .pipeline import Pipeline
+    from .capture import Pipeline
+    from .delivery import InMemoryExporter
 
 __all__ = ["RecordedVerwerkingen", "verwerkingen"]
 
@@ -103,9 +103,8 @@ def _plain(value: Any) -> Any:
 @pytest.fixture
 def verwerkingen(request: pytest.FixtureRequest) -> Iterator[RecordedVerwerkingen]:
     """An in-memory, strict pipeline for this test; yields the recorded actions."""
-    from .config import load_settings
-    from .exporters import InMemoryExporter
-    from .pipeline import build_pipeline, install
+    from .capture import build_pipeline, install, load_settings
+    from .delivery import InMemoryExporter
 
     overrides: dict[str, Any] = {"delivery": "sync", "exporters": ["memory"], "strict": True}
     for marker in reversed(list(request.node.iter_markers("verwerkingen"))):

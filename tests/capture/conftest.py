@@ -7,7 +7,8 @@ from typing import Iterator
 
 import pytest
 
-from verwerkingen_otel import pipeline
+from verwerkingen_otel import capture as pipeline
+from verwerkingen_otel import delivery
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
@@ -15,13 +16,15 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if key.startswith("VERWERKINGEN_") and not key.startswith("VERWERKINGEN_TEST_"):
             monkeypatch.delenv(key)
     previous = pipeline.install(None)
-    registries = dict(pipeline._EXPORTERS), dict(pipeline._DELIVERIES)
+    exporters, deliveries = delivery.registered_names()
     try:
         yield
     finally:
-        for registry, saved in zip((pipeline._EXPORTERS, pipeline._DELIVERIES), registries):
-            registry.clear()
-            registry.update(saved)
+        now_exporters, now_deliveries = delivery.registered_names()
+        for name in now_exporters - exporters:
+            delivery.unregister_exporter(name)
+        for name in now_deliveries - deliveries:
+            delivery.unregister_delivery(name)
         left = pipeline.install(previous)
         if left is not None and left is not previous:
             left.shutdown()

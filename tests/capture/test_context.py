@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import verwerkingen_otel as vo
 from verwerkingen_otel.testing import RecordedVerwerkingen
 
-from .values import ACTIVITEIT, BSN_A, BSN_B, BSN_C, OIN_AFNEMER, ZAAK
+from tests.support.values import ACTIVITEIT, BSN_A, BSN_B, BSN_C, OIN_AFNEMER, ZAAK
 
 AFNEMER_ACTIVITEIT = "7e1d2f3a-0000-4000-8000-000000000001"
 AFNEMER_VERWERKING = "7e1d2f3a-0000-4000-8000-000000000002"
@@ -339,7 +339,7 @@ def test_many_threads_record_every_action_with_a_unique_tijdstip(
 async def test_tasks_copy_the_context(verwerkingen: RecordedVerwerkingen) -> None:
     @vo.verwerkingsactie(actie_naam="Taak", objecten=[vo.persoon("bsn")])
     async def taak(bsn: str) -> None:
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # deliberate: yields to the loop so the tasks interleave (what is tested)
 
     @vo.verwerkingsactie(actie_naam="Ouder", objecten=[vo.persoon("bsn")])
     async def ouder(bsn: str) -> None:
@@ -356,7 +356,7 @@ async def test_concurrent_tasks_do_not_mix_actions(verwerkingen: RecordedVerwerk
     @vo.verwerkingsactie(actie_naam="Verzoek", objecten=[vo.persoon("bsn")])
     async def verzoek(bsn: str) -> str:
         for _ in range(3):
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # deliberate: yields to the loop so the tasks interleave (what is tested)
         vo.current_actie().add_object(bsn, betrokkenheid="Nogmaals")  # type: ignore[union-attr]
         return vo.current_actie().verwerking_id  # type: ignore[union-attr]
 
@@ -380,7 +380,7 @@ def test_with_block_ended_in_another_context_is_reported(
 
 
 def test_record_repr_never_shows_the_body() -> None:
-    from verwerkingen_otel.delivery_base import Record
+    from verwerkingen_otel.delivery import Record
 
     assert repr(Record(id="r1", body={"objectId": BSN_A})) == "Record(id='r1')"
 
@@ -390,13 +390,13 @@ def test_tijdstip_clock_survives_fork_while_its_lock_is_held() -> None:
     import os
     import time
 
-    from verwerkingen_otel import capture
+    from verwerkingen_otel.capture import _clock
 
-    with capture._clock_lock:  # as if another thread was taking a tijdstip at fork time
+    with _clock._clock_lock:  # as if another thread was taking a tijdstip at fork time
         pid = os.fork()
         if pid == 0:  # child: would deadlock on an inherited, held lock
             try:
-                capture._next_tijdstip_us()
+                _clock.next_tijdstip_us()
             finally:
                 os._exit(0)
     deadline = time.monotonic() + 10

@@ -14,7 +14,7 @@ import pytest
 import verwerkingen_otel as vo
 from verwerkingen_otel.testing import RecordedVerwerkingen
 
-from .values import ACTIVITEIT, BSN_A, BSN_B, BSN_C
+from tests.support.values import ACTIVITEIT, BSN_A, BSN_B, BSN_C
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
@@ -91,7 +91,7 @@ async def test_async_function(verwerkingen: RecordedVerwerkingen) -> None:
     @vo.verwerkingsactie(actie_naam="Async", objecten=[vo.persoon("bsn")])
     async def ophalen(bsn: str) -> str:
         """Async doc."""
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # deliberate: a real suspension point inside the action (what is tested)
         assert vo.current_actie() is not None
         return bsn[::-1]
 
@@ -306,7 +306,7 @@ def test_context_manager(verwerkingen: RecordedVerwerkingen) -> None:
 
 async def test_async_context_manager(verwerkingen: RecordedVerwerkingen) -> None:
     async with vo.verwerkingsactie(actie_naam="Async blok") as actie:
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # deliberate: a real suspension point inside the action (what is tested)
         actie.add_object(BSN_A)
     verwerkingen.assert_one(actie_naam="Async blok")
 

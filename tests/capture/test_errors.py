@@ -11,11 +11,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 import verwerkingen_otel as vo
-from verwerkingen_otel.delivery_base import Record, RetryableFailure
-from verwerkingen_otel.pipeline import register_exporter
+from verwerkingen_otel.delivery import Record, RetryableFailure
+from verwerkingen_otel.delivery import register_exporter
 from verwerkingen_otel.testing import RecordedVerwerkingen
 
-from .values import ACTIVITEIT, BSN_A, BSN_B
+from tests.support.values import ACTIVITEIT, BSN_A, BSN_B
 
 NOT_A_BSN = "999993654"  # fails the 11-test: might be a mistyped real BSN, so never shown
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 import verwerkingen_otel as vo
-from verwerkingen_otel.delivery_base import Record, RetryableFailure
-from verwerkingen_otel.exporters import ConsoleExporter, InMemoryExporter
+from verwerkingen_otel.delivery import Record, RetryableFailure
+from verwerkingen_otel.delivery import ConsoleExporter, InMemoryExporter
 
-from .values import ACTIVITEIT, BSN_A, BSN_B
+from tests.support.values import ACTIVITEIT, BSN_A, BSN_B
 
 
 def record_two() -> None:
@@ -94,7 +94,7 @@ def test_each_exporter_gets_each_action_once_with_the_same_record_id() -> None:
         def shutdown(self) -> None:
             pass
 
-    from verwerkingen_otel.pipeline import register_exporter
+    from verwerkingen_otel.delivery import register_exporter
 
     register_exporter("ids", lambda settings: Ids())
     handle = vo.configure(delivery="sync", exporters="ids,memory")

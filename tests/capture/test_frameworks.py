@@ -11,7 +11,7 @@ import pytest
 import verwerkingen_otel as vo
 from verwerkingen_otel.testing import RecordedVerwerkingen
 
-from .values import BSN_A, BSN_B, BSN_C
+from tests.support.values import BSN_A, BSN_B, BSN_C
 
 ROOT = Path(__file__).resolve().parents[2]
 

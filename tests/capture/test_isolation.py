@@ -17,7 +17,7 @@ import verwerkingen_otel as vo
 from tests.support.otel_globals import global_tracer_provider
 from verwerkingen_otel.testing import RecordedVerwerkingen
 
-from .values import BSN_A
+from tests.support.values import BSN_A
 
 
 @pytest.fixture

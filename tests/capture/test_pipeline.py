@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import logging
+import os
+import subprocess
+import sys
+import textwrap
 from typing import Any
 
 import pytest
 
 import verwerkingen_otel as vo
-from verwerkingen_otel import pipeline
-from verwerkingen_otel.config import ConfigurationError, load_settings
-from verwerkingen_otel.delivery_base import Record
-from verwerkingen_otel.exporters import InMemoryExporter
-from verwerkingen_otel.pipeline import SyncDelivery, register_delivery, register_exporter
+from verwerkingen_otel import capture as pipeline
+from verwerkingen_otel.capture import ConfigurationError, load_settings
+from verwerkingen_otel.delivery import InMemoryExporter, Record, SyncDelivery, register_delivery, register_exporter
 
-from .values import BSN_A
+from tests.support.values import BSN_A
 
 
 def record_one() -> None:
@@ -224,7 +225,7 @@ def test_unknown_delivery_and_exporter_names() -> None:
 
 def test_lazily_registered_code_that_is_not_there_yet() -> None:
     register_delivery("later", "verwerkingen_otel.komt_nog:delivery")
-    register_exporter("ook-later", "verwerkingen_otel.pipeline:bestaat_niet")
+    register_exporter("ook-later", "verwerkingen_otel.capture:bestaat_niet")
     with pytest.raises(ConfigurationError) as info:
         vo.configure(delivery="later", exporters=["memory"])
     assert str(info.value) == "delivery: 'later' is not available yet in this version"
@@ -268,16 +269,28 @@ def test_registered_delivery_and_exporter_are_used() -> None:
     assert made["exporter_shut"] is True
 
 
-def test_shutdown_at_exit_is_registered_once_and_never_raises(caplog: pytest.LogCaptureFixture) -> None:
-    class Kapot(SyncDelivery):
-        def shutdown(self, timeout: float = 5.0) -> bool:
-            raise OSError("disk weg")
+def test_shutdown_at_exit_runs_once_and_never_breaks_interpreter_exit() -> None:
+    code = textwrap.dedent("""
+        import verwerkingen_otel as vo
+        from verwerkingen_otel.delivery import SyncDelivery, register_delivery
 
-    register_delivery("kapot", lambda settings, exporters: Kapot(exporters))
-    vo.configure(delivery="kapot", exporters=["memory"])
-    with caplog.at_level(logging.ERROR):
-        pipeline._shutdown_at_exit()
-    assert "failed to shut down at exit" in caplog.text
+        class Kapot(SyncDelivery):
+            calls = 0
+            def shutdown(self, timeout=5.0):
+                Kapot.calls += 1
+                print("shutdown", Kapot.calls, flush=True)
+                raise OSError("disk weg")
+
+        register_delivery("kapot", lambda settings, exporters: Kapot(exporters))
+        vo.configure(delivery="kapot", exporters=["memory"])
+        vo.configure(delivery="kapot", exporters=["memory"])  # the first one is shut down here
+        print("done", flush=True)
+    """)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VERWERKINGEN_")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["shutdown 1", "done", "shutdown 2"]  # at exit: once, for the current one
+    assert "verwerkingen pipeline failed to shut down at exit" in done.stderr
 
 
 def test_configure_installs_the_new_pipeline_even_if_the_old_one_fails_to_shut_down(

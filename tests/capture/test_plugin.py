@@ -13,7 +13,7 @@ import pytest
 from verwerkingen_otel.testing import RecordedVerwerkingen
 import verwerkingen_otel as vo
 
-from .values import BSN_A, BSN_B
+from tests.support.values import BSN_A, BSN_B
 
 
 def run_pytest(tmp_path: Path, source: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -29,7 +29,7 @@ def run_pytest(tmp_path: Path, source: str, *args: str) -> subprocess.CompletedP
 USING_THE_FIXTURE = '''
     import pytest
     import verwerkingen_otel as vo
-    from verwerkingen_otel import pipeline
+    from verwerkingen_otel import capture as pipeline
 
     @pytest.fixture(scope="module", autouse=True)
     def outer():
@@ -86,7 +86,7 @@ def test_plugin_fixture_in_a_fresh_pytest_process(tmp_path: Path) -> None:
 
 def test_plugin_configures_nothing_unless_the_fixture_is_used(tmp_path: Path) -> None:
     source = '''
-        from verwerkingen_otel import pipeline
+        from verwerkingen_otel import capture as pipeline
 
         def test_nothing_configured():
             assert pipeline.current_pipeline() is None
@@ -99,7 +99,7 @@ def test_plugin_configures_nothing_unless_the_fixture_is_used(tmp_path: Path) ->
 def test_plugin_import_does_not_import_opentelemetry() -> None:
     code = "import sys, verwerkingen_otel.testing; print(sorted(m for m in sys.modules if m.startswith(('opentelemetry', 'verwerkingen_otel'))))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.stdout.strip() == "['verwerkingen_otel', 'verwerkingen_otel.testing']", done.stderr
+    assert done.stdout.strip() == "['verwerkingen_otel', 'verwerkingen_otel._version', 'verwerkingen_otel.testing']", done.stderr
 
 
 def test_a_failing_assertion_fails_the_test(tmp_path: Path) -> None:
@@ -132,7 +132,7 @@ def test_find_accepts_snake_and_camel_case_and_enums(verwerkingen: RecordedVerwe
 
 
 def test_configure_inside_the_fixture_keeps_the_test_pipeline(verwerkingen: RecordedVerwerkingen) -> None:
-    from verwerkingen_otel import pipeline
+    from verwerkingen_otel import capture as pipeline
 
     assert vo.configure(delivery="sync", exporters="console", systeem="App") is verwerkingen.pipeline
     assert pipeline.current_pipeline() is verwerkingen.pipeline

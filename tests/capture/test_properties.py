@@ -11,7 +11,7 @@ import verwerkingen_otel as vo
 from verwerkingen_otel.model import parse_verwerkingsactie
 from verwerkingen_otel.testing import RecordedVerwerkingen
 
-from .strategies import annotations, bsns, durations, names, oins, uris, uuids, vertrouwelijkheden
+from tests.support.strategies import annotations, bsns, durations, names, oins, uris, uuids, vertrouwelijkheden
 
 
 @settings(max_examples=120, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)

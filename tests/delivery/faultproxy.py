@@ -37,6 +37,7 @@ class FaultProxy:
         self.delay = 0.0
         self.strip_idempotency_key = False
         self.seen: list[Seen] = []
+        self.arrivals = 0  # requests received, counted on arrival (seen records them on answering)
         self.client = httpx.Client(timeout=30.0)
         proxy = self
 
@@ -50,6 +51,8 @@ class FaultProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 key = self.headers.get("Idempotency-Key")
+                with proxy.lock:
+                    proxy.arrivals += 1
                 seen_headers = {k.lower(): v for k, v in self.headers.items()}
                 with proxy.lock:
                     fault = proxy.faults.pop(0) if proxy.faults else None
@@ -74,7 +77,7 @@ class FaultProxy:
                                 b'{"status":502,"title":"Bad Gateway"}')
                     return
                 if delay:
-                    time.sleep(delay)
+                    time.sleep(delay)  # deliberate: the fault this proxy injects (a log slower than its client)
                 out = {k: v for k, v in upstream.headers.items()
                        if k.lower() not in {"content-length", "connection", "transfer-encoding",
                                             "content-encoding"}}
@@ -117,6 +120,11 @@ class FaultProxy:
         problem = {"status": status, "title": "injected fault", "code": "fault"}
         with self.lock:
             self.faults.extend([(status, headers, problem)] * n)
+
+    def received(self) -> int:
+        """Requests that have arrived so far, answered or still held back."""
+        with self.lock:
+            return self.arrivals
 
     def posts(self) -> list[Seen]:
         with self.lock:

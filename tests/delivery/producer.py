@@ -12,7 +12,7 @@ import sys
 
 from tests.delivery.conftest import FAST, SECRET, make_actie
 from verwerkingen_otel.delivery import OutboxDelivery
-from verwerkingen_otel.exporter import ApiExporter
+from verwerkingen_otel.delivery import ApiExporter
 
 
 def main(argv: list[str]) -> int:

@@ -15,8 +15,8 @@ from tests.delivery.conftest import FAST, SECRET, actie_namen, make_actie
 from tests.delivery.faultproxy import FaultProxy
 from tests.support.logserver import LogServer
 from verwerkingen_otel.delivery import OutboxDelivery
-from verwerkingen_otel.exporter import ApiExporter
-from verwerkingen_otel.outbox import Outbox
+from verwerkingen_otel.delivery import ApiExporter
+from verwerkingen_otel.delivery import Outbox
 
 ROOT = Path(__file__).resolve().parents[2]
 

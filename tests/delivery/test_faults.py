@@ -19,10 +19,11 @@ import pytest
 from tests.delivery.conftest import FAST, SECRET, actie_namen, make_actie
 from tests.delivery.faultproxy import FaultProxy
 from tests.support.logserver import LogServer
+from tests.support.wait import wait_until
 from verwerkingen_otel.delivery import OutboxDelivery, RetryPolicy
-from verwerkingen_otel.delivery_base import RecordingError
-from verwerkingen_otel.exporter import ApiExporter
-from verwerkingen_otel.outbox import Outbox
+from verwerkingen_otel.delivery import RecordingError
+from verwerkingen_otel.delivery import ApiExporter
+from verwerkingen_otel.delivery import Outbox
 
 
 def delivery_to(api_url: str, outbox: Path, *, secret: str = SECRET, timeout: float = 5.0,
@@ -72,17 +73,22 @@ def test_log_stopped_and_restarted_mid_stream(logserver: LogServer, tmp_path: Pa
     delivery = delivery_to(logserver.api_url, tmp_path / "outbox.db")
     done = threading.Event()
 
+    submitted = [0]
+
     def produce() -> None:
         for i in range(150):
             delivery.submit(make_actie(activiteit, n=i))
-            time.sleep(0.004)
+            submitted[0] = i + 1
+            time.sleep(0.004)  # deliberate: paces the producer so its stream spans the outage (what is tested)
         done.set()
 
     producer = threading.Thread(target=produce)
     producer.start()
-    time.sleep(0.15)
+    wait_until(lambda: actie_namen(logserver.api_url, activiteit), what="the first actions to reach the log")
     logserver.stop()  # mid-stream: some delivered, some in flight, more coming
-    time.sleep(0.5)
+    while_down = submitted[0]
+    wait_until(lambda: submitted[0] >= min(150, while_down + 20) or done.is_set(),
+               what="more actions submitted while the log is down")
     logserver.start()
     producer.join()
     assert done.is_set()
@@ -174,7 +180,8 @@ def test_server_ignoring_idempotency_key_gives_at_least_once(proxy: FaultProxy, 
     proxy.delay = 0.8
     delivery = delivery_to(proxy.api_url, tmp_path / "outbox.db", timeout=0.3)
     submit_many(delivery, activiteit, 3)
-    time.sleep(1.2)
+    # a try the log stored although its answer came after the client's timeout: it will be sent again
+    wait_until(lambda: actie_namen(logserver.api_url, activiteit), what="a timed-out try stored by the log")
     proxy.delay = 0.0
     assert delivery.force_flush(15.0) is True
     namen = actie_namen(logserver.api_url, activiteit)
@@ -247,7 +254,7 @@ def test_shutdown_with_a_hanging_log_returns_in_time(proxy: FaultProxy, tmp_path
     proxy.delay = 5.0  # requests hang in flight
     delivery = delivery_to(proxy.api_url, tmp_path / "outbox.db", timeout=30.0)
     submit_many(delivery, str(uuid.uuid4()), 3)
-    time.sleep(0.2)
+    wait_until(lambda: proxy.received() >= 3, what="three requests in flight at the proxy")
     started = time.monotonic()
     assert delivery.shutdown(0.5) is False
     assert time.monotonic() - started < 1.0

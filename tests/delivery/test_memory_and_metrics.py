@@ -14,8 +14,8 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from tests.delivery.conftest import FAST, SECRET, actie_namen, make_actie
 from tests.support.logserver import LogServer
 from verwerkingen_otel.delivery import MemoryDelivery, OutboxDelivery
-from verwerkingen_otel.delivery_base import PermanentFailure, Record, RetryableFailure
-from verwerkingen_otel.exporter import ApiExporter
+from verwerkingen_otel.delivery import PermanentFailure, Record, RetryableFailure
+from verwerkingen_otel.delivery import ApiExporter
 
 
 def points(reader: InMemoryMetricReader) -> dict[tuple[str, tuple[tuple[str, Any], ...]], Any]:

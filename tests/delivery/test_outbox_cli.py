@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 from tests.delivery.conftest import make_actie
-from verwerkingen_otel.outbox import Outbox
+from verwerkingen_otel.delivery import Outbox
 
 
 def run(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from verwerkingen_otel.outbox import Outbox
+from verwerkingen_otel.delivery import Outbox
 
 BSN = "999993653"  # an official test BSN
 BODY = json.dumps({"verwerkteObjecten": [{"soortObjectId": "BSN", "objectId": BSN}], "pad": "x" * 500})

@@ -15,7 +15,7 @@ import verwerkingen_otel as vo
 from tests.delivery.conftest import SECRET, actie_namen, make_actie
 from tests.delivery.faultproxy import FaultProxy
 from tests.support.logserver import LogServer
-from verwerkingen_otel import pipeline as pipeline_module
+from verwerkingen_otel import capture as pipeline_module
 from verwerkingen_otel.client import TransportError, VerwerkingenlogClient
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from tests.support.logserver import LogServer
-from verwerkingen_otel.outbox import Outbox
+from verwerkingen_otel.delivery import Outbox
 
 from .conftest import SECRET, example_env, logged, readme_command, run_documented
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.logserver import LogServer
-from verwerkingen_otel.outbox import Outbox
+from verwerkingen_otel.delivery import Outbox
 
 from .conftest import SECRET, example_env, free_port, logged, readme_command, run_documented
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.logserver import LogServer
 from verwerkingen_otel.client import VerwerkingenlogClient
-from verwerkingen_otel.outbox import Outbox
+from verwerkingen_otel.delivery import Outbox
 
 from .conftest import EXAMPLES, example_env, free_port, readme_command, run_documented
 
@@ -42,9 +42,9 @@ def local_env_file(tmp_path: Path, log: LogServer, **changes: str) -> Path:
 
 
 def test_every_line_is_a_setting() -> None:
-    from verwerkingen_otel.config import _SETTINGS
+    from verwerkingen_otel.capture import SETTINGS
 
-    known = {s.env for s in _SETTINGS}
+    known = {env for _, env, _ in SETTINGS}
     assert set(env_values()) <= known
     assert "VERWERKINGEN_SECRET" in env_values() and "VERWERKINGEN_API_URL" in env_values()
 

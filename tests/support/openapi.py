@@ -1,4 +1,7 @@
-"""Validate real HTTP responses against the published VNG OpenAPI files (../shared/spec/vng).
+"""Validate real HTTP responses against the published VNG OpenAPI files (the package's copies).
+
+The files are read from the installed package (src/verwerkingen_otel/server/openapi/), the same
+ones the server serves at /api/v1/schema: never from outside the repository.
 
 `ResponseValidator().check(response)` asserts: the `API-version: 0.9.0` header; a status the
 YAML lists for that operation (or one of our documented deviations, see docs/server.md); the
@@ -22,8 +25,9 @@ import httpx
 import jsonschema
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SPEC_DIR = REPO_ROOT / ".." / "shared" / "spec" / "vng"
+from verwerkingen_otel.server.schema import OPENAPI_DIR
+
+SPEC_DIR: Path = OPENAPI_DIR
 SPEC_FILES = {"bewerking": SPEC_DIR / "bewerking-api.yaml", "inzage": SPEC_DIR / "inzage-api.yaml"}
 BASE_PATH = "/api/v1"
 # Deliberate deviations (docs/server.md): status codes our server adds to an operation.

@@ -57,7 +57,7 @@ class Snapshot:
         return found
 
     def restore(self) -> None:
-        from verwerkingen_otel import pipeline
+        from verwerkingen_otel import capture as pipeline
 
         trace._TRACER_PROVIDER = self.provider  # noqa: SLF001 - no public way to unset it
         once = Once()
@@ -74,7 +74,7 @@ class Snapshot:
 
 
 def snapshot() -> Snapshot:
-    from verwerkingen_otel import pipeline
+    from verwerkingen_otel import capture as pipeline
 
     return Snapshot(trace._TRACER_PROVIDER, trace._TRACER_PROVIDER_SET_ONCE._done,  # noqa: SLF001
                     propagate.get_global_textmap(), pipeline.current_pipeline(), _patched())

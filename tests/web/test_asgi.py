@@ -14,10 +14,10 @@ from fastapi import Depends, FastAPI, Query
 from fastapi.responses import StreamingResponse
 from starlette.testclient import TestClient
 
-from verwerkingen_otel.asgi import VerwerkingenMiddleware
+from verwerkingen_otel.web import VerwerkingenMiddleware
 from verwerkingen_otel.capture import verwerkingsactie
 from verwerkingen_otel.fastapi import instrument_app
-from verwerkingen_otel.objects import persoon
+from verwerkingen_otel.capture import persoon
 
 from .conftest import uvicorn_server
 
@@ -233,7 +233,7 @@ def test_concurrent_requests_never_mix_afnemers(verwerkingen: Any) -> None:
 
 
 def test_problem_body_is_json() -> None:
-    from verwerkingen_otel._request import problem_503
+    from verwerkingen_otel.web import problem_503
 
     body, headers = problem_503()
     assert json.loads(body)["status"] == 503
@@ -275,8 +275,8 @@ def test_fail_closed_after_streaming_started_aborts_the_response(verwerkingen: A
 
 
 def test_exception_group_is_unwrapped() -> None:
-    from verwerkingen_otel._request import recording_error_in
-    from verwerkingen_otel.delivery_base import RecordingError
+    from verwerkingen_otel.web import recording_error_in
+    from verwerkingen_otel.delivery import RecordingError
 
     error = RecordingError("outbox unavailable")
     assert recording_error_in(BaseExceptionGroup("task group", [ValueError(), ExceptionGroup("inner", [error])])) is error

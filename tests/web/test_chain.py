@@ -19,7 +19,7 @@ from verwerkingen_otel import httpx as our_httpx
 from verwerkingen_otel.capture import verwerkingsactie
 from verwerkingen_otel.fastapi import instrument_app
 from verwerkingen_otel.flask import Verwerkingen
-from verwerkingen_otel.objects import persoon
+from verwerkingen_otel.capture import persoon
 
 from .conftest import uvicorn_server, werkzeug_server
 

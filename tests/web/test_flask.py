@@ -14,8 +14,8 @@ from flask import Flask, Response, stream_with_context
 from verwerkingen_otel.capture import current_actie, verwerkingsactie
 from verwerkingen_otel.flask import Verwerkingen
 from verwerkingen_otel.model import ValidationError
-from verwerkingen_otel.objects import persoon
-from verwerkingen_otel.wsgi import VerwerkingenWSGIMiddleware
+from verwerkingen_otel.capture import persoon
+from verwerkingen_otel.web import VerwerkingenWSGIMiddleware
 
 from .conftest import werkzeug_server
 
@@ -128,7 +128,7 @@ def test_fail_closed_streaming_before_the_first_chunk_is_503(verwerkingen: Any) 
 
 
 def test_plain_wsgi_fail_closed_before_start(verwerkingen: Any) -> None:
-    from verwerkingen_otel.delivery_base import RecordingError
+    from verwerkingen_otel.delivery import RecordingError
 
     def app(environ: dict, start_response: Any) -> list[bytes]:
         raise RecordingError("outbox unavailable")

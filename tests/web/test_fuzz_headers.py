@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from verwerkingen_otel.headers import HEADER_NAMES
+from verwerkingen_otel.model import HEADER_NAMES
 from verwerkingen_otel.model import parse_verwerkingsactie
 
 from . import test_asgi, test_flask

@@ -14,8 +14,8 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
-from verwerkingen_otel.instrumentor import VerwerkingenInstrumentor
-from verwerkingen_otel.rules import RulesError
+from verwerkingen_otel.web import VerwerkingenInstrumentor
+from verwerkingen_otel.web import RulesError
 
 from tests.support.logserver import free_port
 
@@ -151,7 +151,7 @@ def test_excluded_urls_from_the_environment(verwerkingen: Any, instrumentor: Ver
     from flask import Flask
 
     from verwerkingen_otel.capture import verwerkingsactie
-    from verwerkingen_otel.objects import persoon
+    from verwerkingen_otel.capture import persoon
 
     monkeypatch.setenv("OTEL_PYTHON_VERWERKINGEN_EXCLUDED_URLS", "/intern/*, /health")
     instrumentor.instrument()

@@ -12,8 +12,9 @@ from opentelemetry import context as otel_context
 from opentelemetry.propagators.textmap import DefaultGetter
 
 from verwerkingen_otel.capture import verwerkingsactie
-from verwerkingen_otel.context import Afnemer, current_afnemer
-from verwerkingen_otel.propagation import VerwerkingenPropagator
+from verwerkingen_otel.capture import current_afnemer
+from verwerkingen_otel.model import Afnemer
+from verwerkingen_otel.web import VerwerkingenPropagator
 
 ACT = "5f0bef4c-f66f-4311-84a5-19e8bf359eaf"
 OIN = "00000001234567890000"
@@ -72,7 +73,7 @@ def test_app_traced_only_by_opentelemetry_flask_still_records_its_caller(verwerk
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-    from verwerkingen_otel.objects import persoon
+    from verwerkingen_otel.capture import persoon
 
     app = Flask("alleen_otel")
 

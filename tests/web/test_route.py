@@ -20,15 +20,15 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
-from verwerkingen_otel._request import RequestScope
-from verwerkingen_otel.asgi import VerwerkingenMiddleware
-from verwerkingen_otel.attributes import HTTP_ROUTE, span_to_verwerkingsactie, verwerkingsactie_attributes
+from verwerkingen_otel.web import RequestScope
+from verwerkingen_otel.web import VerwerkingenMiddleware
+from verwerkingen_otel.model import HTTP_ROUTE, span_to_verwerkingsactie, verwerkingsactie_attributes
 from verwerkingen_otel.capture import verwerkingsactie
-from verwerkingen_otel.context import _request, current_route
+from verwerkingen_otel.capture import current_route, request_var
 from verwerkingen_otel.fastapi import instrument_app
 from verwerkingen_otel.flask import Verwerkingen
-from verwerkingen_otel.objects import persoon
-from verwerkingen_otel.wsgi import VerwerkingenWSGIMiddleware
+from verwerkingen_otel.capture import persoon
+from verwerkingen_otel.web import VerwerkingenWSGIMiddleware
 
 from .conftest import uvicorn_server, werkzeug_server
 
@@ -294,8 +294,8 @@ def test_lookup_is_kept_once_found_retried_while_unknown_and_failsafe() -> None:
 
     assert RequestScope(broken).route() is None
     assert RequestScope(lambda: 42).route() is None  # type: ignore[arg-type, return-value]
-    token = _request.set(RequestScope(broken))
+    token = request_var.set(RequestScope(broken))
     try:
         assert current_route() is None
     finally:
-        _request.reset(token)
+        request_var.reset(token)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from verwerkingen_otel.rules import RulesError, canonical_route, find_objects, load_rules, rules_from_env
+from verwerkingen_otel.web import RulesError, canonical_route, find_objects, load_rules, rules_from_env
 
 ACT = "5f0bef4c-f66f-4311-84a5-19e8bf359eaf"
 

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import bewerking, inzage
+from . import bewerking, inzage, schema
 from .auth import Authenticator
 from .errors import API_VERSION, ApiError, api_error_response, problem
 from .proxy import refuse_slash_redirects
@@ -134,6 +134,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/verwerkingsacties/{actieId}", bewerking.item, methods=["GET", "PUT", "DELETE"]),
             Route("/verwerkte-objecten", inzage.list_objecten, methods=["GET"]),
             Route("/verwerkte-objecten/{verwerktObjectId}", inzage.read_object, methods=["GET"]),
+            Route("/schema", schema.schema_list, methods=["GET"]),
+            Route("/schema/{name}", schema.schema_file, methods=["GET"]),
         ]),
     ]
 
@@ -148,5 +150,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.add_middleware(ApiVersionAndAccessLog)
     app.state.verwerkingenlog = state
+    app.state.openapi_schemas = schema.load_schemas()
     refuse_slash_redirects(app)  # last, so it covers every route added above
     return app

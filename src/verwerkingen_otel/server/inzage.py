@@ -15,8 +15,7 @@ from datetime import datetime, timezone
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..context import Afnemer
-from ..headers import afnemer_from_headers
+from ..model import Afnemer, afnemer_from_headers
 from ..model import InvalidValue, Vertrouwelijkheid, check_uuid, format_tijdstip
 from .auth import Principal
 from .bewerking import NORMAAL, OPGEHEVEN, VERTROUWELIJK, forbidden, json_response

@@ -1,0 +1,379 @@
+"""`verwerkingsactie(...)`: record one verwerkingsactie per call (decorator) or per block.
+
+Each call is one span on the dedicated verwerkingen TracerProvider (`_pipeline`), made and
+ended through OpenTelemetry's public API, and one typed `Verwerkingsactie` that capture builds
+itself from what it collected and hands to the pipeline's delivery before the call returns.
+Everything that can be known when the decorator is applied is validated and precomputed then,
+so a mistake fails at import time and the per-call path only reads contextvars, checks the BSN
+and starts and ends one span.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import uuid
+from typing import Any, Callable, Sequence
+
+import wrapt
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Link, Status, StatusCode
+from opentelemetry.trace import get_current_span as _get_current_span
+
+from ..model import (
+    ACTIE_NAAM,
+    AFNEMER_ID,
+    BEWAARTERMIJN,
+    ERROR_TYPE,
+    GEBRUIKER,
+    HANDELING_NAAM,
+    HTTP_ROUTE,
+    IDENTIFICATOR_MAX,
+    SCALAR_ATTRIBUTES,
+    SOORT_AFNEMER_ID,
+    TIJDSTIP,
+    VERTROUWELIJKHEID,
+    VERWERKING_ID,
+    VERWERKING_ID_AFNEMER,
+    VERWERKING_NAAM,
+    VERWERKINGSACTIVITEIT_ID,
+    VERWERKINGSACTIVITEIT_ID_AFNEMER,
+    VERWERKINGSACTIVITEIT_URL,
+    VERWERKINGSACTIVITEIT_URL_AFNEMER,
+    VERWERKTE_OBJECTEN,
+    Afnemer,
+    FieldError,
+    ValidationError,
+    Vertrouwelijkheid,
+    Verwerkingsactie,
+    new_uuid4,
+    objects_json,
+)
+from ._actie import Actie, actie_var
+from ._clock import next_tijdstip_us, tijdstip_of, tijdstip_text
+from ._context import current_afnemer, current_gebruiker, current_inbound_trace, request_var
+from ._errors import ConfigurationError
+from ._objects import ObjectSpec, Part, Placement
+from ._pipeline import Pipeline, current_pipeline, get_pipeline
+from ._settings import check_annotation
+from ._verwerking import Verwerking, verwerking_var
+
+__all__ = ["verwerkingsactie"]
+
+logger = logging.getLogger("verwerkingen_otel.capture")
+
+_NORMAAL = Vertrouwelijkheid.NORMAAL
+_VERTROUWELIJK = Vertrouwelijkheid.VERTROUWELIJK
+_VERTROUWELIJKHEDEN = {v.value: v for v in Vertrouwelijkheid}
+_OK = Status(StatusCode.OK)
+_ERROR = Status(StatusCode.ERROR)
+_EMPTY_CONTEXT = Context()
+
+
+def _root_context() -> Context:
+    """A top-level action's parent: the caller's inbound trace (set by the web middleware), if any."""
+    inbound = current_inbound_trace()
+    if inbound is None:
+        return _EMPTY_CONTEXT
+    return trace.set_span_in_context(trace.NonRecordingSpan(inbound), _EMPTY_CONTEXT)
+
+
+def _error_type(exc: BaseException) -> str:
+    cls = type(exc)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+class verwerkingsactie:
+    """Record a verwerkingsactie: a decorator for sync and async functions, or a context manager.
+
+    Every argument is checked now, so a bad annotation fails at decoration time naming the
+    setting. `objecten` lists where the persons come from (`persoon(...)`,
+    `personen_uit_resultaat(...)`); more can be added at run time with `add_object`.
+    """
+
+    def __init__(
+        self,
+        actie_naam: str | None = None,
+        *,
+        verwerkingsactiviteit_id: str | uuid.UUID | None = None,
+        verwerkingsactiviteit_url: str | None = None,
+        handeling_naam: str | None = None,
+        verwerking_naam: str | None = None,
+        verwerking_id: str | uuid.UUID | None = None,
+        vertrouwelijkheid: str | Vertrouwelijkheid | None = None,
+        bewaartermijn: str | None = None,
+        objecten: Sequence[ObjectSpec] = (),
+    ) -> None:
+        self.actie_naam = check_annotation("actie_naam", actie_naam)
+        self._handeling_naam = check_annotation("handeling_naam", handeling_naam)
+        self._verwerking_naam = check_annotation("verwerking_naam", verwerking_naam)
+        self._verwerking_id = check_annotation("verwerking_id", verwerking_id)
+        self._activiteit_id = check_annotation("verwerkingsactiviteit_id", verwerkingsactiviteit_id)
+        self._activiteit_url = check_annotation("verwerkingsactiviteit_url", verwerkingsactiviteit_url)
+        self._vertrouwelijkheid = check_annotation("vertrouwelijkheid", vertrouwelijkheid)
+        self._bewaartermijn = check_annotation("bewaartermijn", bewaartermijn)
+        if isinstance(objecten, ObjectSpec) or not isinstance(objecten, (list, tuple)):
+            raise ConfigurationError("objecten", "must be a list of persoon(...) / personen_uit_resultaat(...)")
+        for spec in objecten:
+            if not isinstance(spec, ObjectSpec):
+                raise ConfigurationError("objecten", "must be a list of persoon(...) / personen_uit_resultaat(...)")
+        self._specs = tuple(objecten)
+        static: dict[str, str] = {}
+        for key, value in (
+            (ACTIE_NAAM, self.actie_naam),
+            (HANDELING_NAAM, self._handeling_naam),
+            (VERWERKINGSACTIVITEIT_ID, self._activiteit_id),
+            (VERWERKINGSACTIVITEIT_URL, self._activiteit_url),
+        ):
+            if value is not None:
+                static[key] = value
+        self._static = static
+        self._cached: tuple[Pipeline, dict[str, str]] | None = None
+        self._label = repr(self.actie_naam) if self.actie_naam else "verwerkingsactie"
+
+    # -- decorator ----------------------------------------------------------------------------
+
+    def __call__(self, fn: Callable[..., Any]) -> Any:
+        if not callable(fn):
+            raise TypeError("verwerkingsactie(...) decorates a function")
+        if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+            raise TypeError(
+                "verwerkingsactie(...) cannot decorate a generator function (the call returns before the "
+                "work is done); use `with verwerkingsactie(...)` inside it"
+            )
+        signature = _signature(fn)
+        placements = tuple(spec.place(signature) for spec in self._specs)
+        before = tuple(p for p in placements if not p.from_result)
+        after = tuple(p for p in placements if p.from_result)
+        name = self.actie_naam or getattr(fn, "__qualname__", None) or "verwerkingsactie"
+        begin, end = self._begin, self._end
+
+        if inspect.iscoroutinefunction(fn):
+
+            async def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+                actie = begin(name, before, instance, args, kwargs)
+                try:
+                    result = await wrapped(*args, **kwargs)
+                except BaseException as exc:
+                    end(actie, after, exc, None)
+                    raise
+                end(actie, after, None, result)
+                return result
+
+            return wrapt.FunctionWrapper(fn, async_wrapper)
+
+        def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+            actie = begin(name, before, instance, args, kwargs)
+            try:
+                result = wrapped(*args, **kwargs)
+            except BaseException as exc:
+                end(actie, after, exc, None)
+                raise
+            end(actie, after, None, result)
+            return result
+
+        return wrapt.FunctionWrapper(fn, wrapper)
+
+    # -- context manager ----------------------------------------------------------------------
+
+    def __enter__(self) -> Actie:
+        for spec in self._specs:
+            if spec.needs_call:
+                raise ConfigurationError(
+                    "objecten",
+                    f"{spec.label} reads the decorated call; in a with-block use actie.add_object(...)",
+                )
+        return self._begin(self.actie_naam or "verwerkingsactie", (), None, (), {})
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        actie = actie_var.get()
+        if actie is None:  # the block ended in another context than it began in: say so loudly
+            logger.error("verwerkingsactie %s: the block ended in another context; its action is lost", self._label)
+            pipeline = current_pipeline()
+            if pipeline is not None:
+                pipeline.count("recording_failures")
+            return
+        self._end(actie, (), exc, None)
+
+    async def __aenter__(self) -> Actie:
+        return self.__enter__()
+
+    async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    # -- the per-call path --------------------------------------------------------------------
+
+    def _base(self, pipeline: Pipeline) -> dict[str, str]:
+        """The attributes every call shares under `pipeline` (annotation, settings, defaults)."""
+        cached = self._cached
+        if cached is not None and cached[0] is pipeline:
+            return cached[1]
+        base = dict(self._static)
+        base.update(pipeline.base_attributes)
+        if self._verwerking_id is not None:
+            base[VERWERKING_ID] = self._verwerking_id
+        if self._verwerking_naam is not None:
+            base[VERWERKING_NAAM] = self._verwerking_naam
+        base[VERTROUWELIJKHEID] = (self._vertrouwelijkheid or _NORMAAL).value
+        bewaartermijn = self._bewaartermijn or pipeline.settings.bewaartermijn
+        if bewaartermijn is not None:
+            base[BEWAARTERMIJN] = bewaartermijn
+        self._cached = (pipeline, base)
+        return base
+
+    def _begin(
+        self,
+        span_name: str,
+        placements: tuple[Placement, ...],
+        instance: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Actie:
+        pipeline = current_pipeline() or get_pipeline()
+        strict = pipeline.strict
+        parts: list[Part] = []
+        for placement in placements:
+            placement.collect(parts, instance, args, kwargs, self._label, strict)
+
+        attributes = self._base(pipeline).copy()
+        parent = actie_var.get()
+        frame = verwerking_var.get()
+        afnemer = current_afnemer()
+        if self._verwerking_id is None:
+            if frame is not None:
+                attributes[VERWERKING_ID] = frame.verwerking_id
+            elif parent is not None:
+                attributes[VERWERKING_ID] = parent.attributes[VERWERKING_ID]
+            else:
+                attributes[VERWERKING_ID] = new_uuid4()
+        if self._verwerking_naam is None and (frame is not None or parent is not None):
+            naam = frame.verwerking_naam if frame is not None else None
+            if naam is None and parent is not None:
+                naam = parent.attributes.get(VERWERKING_NAAM)
+            if naam is not None:
+                attributes[VERWERKING_NAAM] = naam
+        if frame is not None or afnemer is not None:
+            self._from_context(attributes, frame, afnemer)
+        gebruiker = current_gebruiker()
+        if gebruiker is not None:
+            if isinstance(gebruiker, str) and len(gebruiker) <= IDENTIFICATOR_MAX:
+                attributes[GEBRUIKER] = gebruiker
+            else:
+                _bad_gebruiker(self._label, strict)
+        request = request_var.get()  # in a web request: its route template, known once routed
+        if request is not None and (route := request.route()) is not None:
+            attributes[HTTP_ROUTE] = route
+
+        us = next_tijdstip_us()
+        attributes[TIJDSTIP] = tijdstip_text(us)
+        app_span = _get_current_span().get_span_context()
+        span = pipeline.tracer.start_span(
+            span_name,
+            context=parent.span_context() if parent is not None else _root_context(),
+            attributes=attributes,
+            links=(Link(app_span),) if app_span.is_valid else None,
+            start_time=us * 1000,
+        )
+        actie = Actie()
+        actie.span = span
+        actie.attributes = attributes
+        actie.tijdstip_us = us
+        actie.pipeline = pipeline
+        actie._label = self._label
+        actie._parts = parts
+        actie._strict = strict
+        actie._context = None
+        actie._token = actie_var.set(actie)
+        return actie
+
+    def _from_context(self, attributes: dict[str, str], frame: Verwerking | None, afnemer: Afnemer | None) -> None:
+        """Vertrouwelijkheid, bewaartermijn and afnemer fields from the verwerking and the caller.
+
+        Vertrouwelijkheid: the most confidential of annotation, verwerking and inbound header
+        (an inbound `opgeheven` counts as normaal). Bewaartermijn: the first that is set of
+        annotation, verwerking, inbound header, setting.
+        """
+        bewaartermijn = self._bewaartermijn
+        if frame is not None:
+            if frame.vertrouwelijkheid is _VERTROUWELIJK:
+                attributes[VERTROUWELIJKHEID] = _VERTROUWELIJK.value
+            bewaartermijn = bewaartermijn or frame.bewaartermijn
+        if afnemer is not None:
+            if afnemer.vertrouwelijkheid is _VERTROUWELIJK:
+                attributes[VERTROUWELIJKHEID] = _VERTROUWELIJK.value
+            bewaartermijn = bewaartermijn or afnemer.bewaartermijn
+            if afnemer.oin is not None:
+                attributes[SOORT_AFNEMER_ID] = "OIN"
+                attributes[AFNEMER_ID] = afnemer.oin
+            if afnemer.verwerkingsactiviteit_id is not None:
+                attributes[VERWERKINGSACTIVITEIT_ID_AFNEMER] = afnemer.verwerkingsactiviteit_id
+            if afnemer.verwerkingsactiviteit_url is not None:
+                attributes[VERWERKINGSACTIVITEIT_URL_AFNEMER] = afnemer.verwerkingsactiviteit_url
+            if afnemer.verwerking_id is not None:
+                attributes[VERWERKING_ID_AFNEMER] = afnemer.verwerking_id
+        if bewaartermijn is not None:
+            attributes[BEWAARTERMIJN] = bewaartermijn
+
+    def _end(
+        self,
+        actie: Actie,
+        placements: tuple[Placement, ...],
+        exc: BaseException | None,
+        result: Any,
+    ) -> None:
+        try:
+            actie_var.reset(actie._token)
+        except ValueError:  # the block ended in another context than it began in
+            actie_var.set(None)
+        span = actie.span
+        failure: BaseException | None = None
+        if exc is None and placements:
+            try:
+                for placement in placements:
+                    placement.collect_result(actie._parts, result, self._label, actie._strict)
+            except Exception as err:  # only under strict: lenient collection never raises
+                failure = exc = err
+        try:
+            parts = actie._parts
+            if len(parts) > 1:
+                parts = list(dict.fromkeys(parts))
+            if exc is None:
+                span.set_status(_OK)
+            else:
+                span.set_status(_ERROR)
+                span.set_attribute(ERROR_TYPE, _error_type(exc))
+            pipeline = actie.pipeline
+            if parts:
+                span.set_attribute(VERWERKTE_OBJECTEN, objects_json([text for _, text in parts]))
+                pipeline.record(_verwerkingsactie(actie, parts))
+            else:
+                pipeline.count("not_recorded_no_objects")
+        finally:
+            span.end()
+        if failure is not None:
+            raise failure
+
+def _signature(fn: Callable[..., Any]) -> inspect.Signature | None:
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+
+
+def _bad_gebruiker(label: str, strict: bool) -> None:
+    reason = f"must be a string of at most {IDENTIFICATOR_MAX} characters"
+    if strict:
+        raise ValidationError([FieldError("gebruiker", "max_length", reason)])
+    logger.warning("verwerkingsactie %s: gebruiker %s; recorded without gebruiker", label, reason)
+
+
+def _verwerkingsactie(actie: Actie, parts: list[Part]) -> Verwerkingsactie:
+    """The typed action from what capture collected: every value was validated when it came in."""
+    attributes = actie.attributes
+    get = attributes.get
+    values: dict[str, Any] = {field: get(key) for field, key in SCALAR_ATTRIBUTES}
+    values["vertrouwelijkheid"] = _VERTROUWELIJKHEDEN[attributes[VERTROUWELIJKHEID]]
+    values["tijdstip"] = tijdstip_of(actie.tijdstip_us)
+    values["verwerkte_objecten"] = tuple([obj for obj, _ in parts])
+    return Verwerkingsactie.from_trusted(values)

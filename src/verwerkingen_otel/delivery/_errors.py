@@ -1,0 +1,51 @@
+"""Delivery's exceptions.
+
+    RuntimeError
+     └── RecordingError      the action could not be recorded: the call that processed personal
+                             data fails (fail-closed); raised on the request path
+    Exception
+     └── DeliveryFailure     an exporter could not deliver one record; the worker decides
+          ├── RetryableFailure   408/425/429/5xx or a network error: try again (Retry-After)
+          ├── AuthFailure        401/403: credentials or grants wrong; retried, reported loudly
+          └── PermanentFailure   any other 4xx: dead-lettered with the log's problem JSON
+
+Messages never contain personal data; causes are chained.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["AuthFailure", "DeliveryFailure", "PermanentFailure", "RecordingError", "RetryableFailure"]
+
+
+class RecordingError(RuntimeError):
+    """The action could not be recorded, so the call that processed personal data fails.
+
+    Fail-closed: a processing that cannot be accounted for must not look like a success.
+    The message never contains personal data; the cause is chained.
+    """
+
+
+class DeliveryFailure(Exception):
+    """An exporter could not deliver a record. Subclasses say whether trying again helps."""
+
+
+class RetryableFailure(DeliveryFailure):
+    """408/425/429/5xx or a network error: try again, after `retry_after` seconds if the log said so."""
+
+    def __init__(self, message: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class AuthFailure(DeliveryFailure):
+    """401/403: credentials or grants are wrong; retried with backoff, reported loudly."""
+
+
+class PermanentFailure(DeliveryFailure):
+    """Any other 4xx: this record will never be accepted; `problem` is the log's problem JSON."""
+
+    def __init__(self, message: str = "", problem: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem or {}

@@ -1,0 +1,84 @@
+"""The `api` exporter: one POST /verwerkingsacties per record, its id as Idempotency-Key.
+
+The log's answer is sorted into the delivery failure kinds (retryable, auth, permanent) that
+the worker acts on.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from ...client import TransportError, VerwerkingenlogClient, failure_kind, parse_retry_after
+from .._errors import AuthFailure, PermanentFailure, RetryableFailure
+from .._record import Record
+
+__all__ = ["ApiExporter"]
+
+_DIGITS = re.compile(r"[0-9]{5,}")
+
+
+def _safe_title(title: object) -> str:
+    """The log's problem title for our messages, which reach ordinary logs: another server may
+    quote the record in it, so long digit runs (a BSN) are masked and the length is capped.
+    The full problem JSON is kept with the dead letter in the owner-only outbox."""
+    text = " ".join(str(title or "").split())[:120]
+    return _DIGITS.sub("…", text)
+
+
+
+class ApiExporter:
+    """The `api` exporter: POSTs each record to the log over one keep-alive pool."""
+
+    name = "api"
+
+    def __init__(self, api_url: str, *, client_id: str | None = None, secret: str | None = None,
+                 token: str | None = None, timeout: float = 10.0, verify: bool | str = True,
+                 cert: str | tuple[str, str] | None = None, max_connections: int = 8,
+                 name: str = "api") -> None:
+        self.name = name
+        self._settings = dict(client_id=client_id, secret=secret, token=token, timeout=timeout,
+                              verify=verify, cert=cert, max_connections=max_connections)
+        self._api_url = api_url
+        self._client = VerwerkingenlogClient(api_url, **self._settings)  # fails fast on bad settings
+        self._pid = os.getpid()
+
+    @property
+    def client(self) -> VerwerkingenlogClient:
+        """The pool of this process: a forked child never shares the parent's connections."""
+        if self._pid != os.getpid():
+            self._client = VerwerkingenlogClient(self._api_url, **self._settings)
+            self._pid = os.getpid()
+        return self._client
+
+    def export(self, record: Record) -> None:
+        client = self.client
+        try:
+            response = client.send_raw(client.create_request(record.content.encode(), record.id))
+        except TransportError as exc:
+            raise RetryableFailure(str(exc)) from None
+        status = response.status_code
+        if status in (200, 201):
+            return
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = None
+        if not isinstance(problem, dict):
+            problem = {"status": status, "title": response.reason_phrase or f"HTTP {status}"}
+        problem.setdefault("status", status)
+        title = _safe_title(problem.get("title") or response.reason_phrase)
+        kind = failure_kind(status)  # the client's one status mapping
+        if kind == "retry":
+            raise RetryableFailure(f"HTTP {status} {title}".strip(),
+                                   retry_after=parse_retry_after(response.headers.get("Retry-After")))
+        if kind == "auth":
+            raise AuthFailure(f"HTTP {status} {title}".strip())
+        if kind == "permanent":
+            raise PermanentFailure(f"HTTP {status} {title}".strip(), problem=problem)
+        # 1xx/3xx: a proxy or a wrong URL in between; not the log's verdict on this record.
+        raise RetryableFailure(f"unexpected HTTP {status} from the log")
+
+    def shutdown(self) -> None:
+        if self._pid == os.getpid():
+            self._client.close()

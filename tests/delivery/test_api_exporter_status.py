@@ -1,0 +1,37 @@
+"""The `api` exporter sorts the log's answers by the client's one status mapping
+(`verwerkingen_otel.client.failure_kind`): 408 and 425 are retried like 429 and 5xx, and a
+retried record arrives once, under its own Idempotency-Key."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.delivery.conftest import SECRET, actie_namen, make_actie
+from tests.delivery.faultproxy import FaultProxy
+from tests.support.logserver import LogServer
+from verwerkingen_otel.delivery import ApiExporter, AuthFailure, PermanentFailure, Record, RetryableFailure
+
+
+@pytest.mark.parametrize(("status", "failure"), [
+    (408, RetryableFailure), (425, RetryableFailure), (403, AuthFailure), (418, PermanentFailure),
+    (302, RetryableFailure),
+])  # 429, 5xx, 400 and 403 also end to end through the outbox in test_faults.py
+def test_each_status_is_sorted_by_the_client_mapping(status: int, failure: type[Exception], proxy: FaultProxy,
+                                                     logserver: LogServer) -> None:
+    activiteit = str(uuid.uuid4())
+    exporter = ApiExporter(proxy.api_url, client_id="app", secret=SECRET, timeout=5.0)
+    try:
+        record = Record.of(make_actie(activiteit))
+        proxy.fail_next(1, status, retry_after="4")
+        with pytest.raises(failure) as info:
+            exporter.export(record)
+        assert type(info.value) is failure
+        if failure is RetryableFailure and status >= 400:
+            assert info.value.retry_after == 4.0  # type: ignore[attr-defined]
+        exporter.export(record)  # the same record again: now it gets through
+        exporter.export(record)  # and a repeat is answered by the idempotency key, not stored twice
+    finally:
+        exporter.shutdown()
+    assert actie_namen(logserver.api_url, activiteit) == ["Raadplegen persoon 0"]
