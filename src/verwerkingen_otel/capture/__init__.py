@@ -43,7 +43,7 @@ from ._pipeline import (
     install,
     shutdown,
 )
-from ._settings import ENV_PREFIX, SETTINGS, Settings, check_annotation, load_settings
+from ._settings import ENV_PREFIX, SETTINGS, Settings, check_annotation, host_allowed, load_settings
 from ._span_exporter import VerwerkingenlogExporter
 from ._verwerking import Verwerking, current_verwerking, verwerking
 
@@ -76,6 +76,7 @@ __all__ = [
     "current_verwerking",
     "force_flush",
     "gebruiker_var",
+    "host_allowed",
     "get_pipeline",
     "inbound_trace_var",
     "install",

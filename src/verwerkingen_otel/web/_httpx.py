@@ -6,7 +6,8 @@
 Inside a verwerkingsactie each request gets the six headers (NOTES §4; OIN from the `oin`
 setting) and, unless one is already there (e.g. from opentelemetry-instrumentation-httpx), a
 W3C `traceparent` for the current action's span, so the provider's action joins its trace.
-Outside an action nothing is added. Headers are set, never appended, so instrumenting twice or
+Outside an action nothing is added. With the `propagate_to` setting only the hosts it names get
+the six headers (`traceparent` still goes everywhere, as OpenTelemetry sends it). Headers are set, never appended, so instrumenting twice or
 combining both ways never sends a header twice.
 
 Untraced requests: a request whose extensions carry `verwerkingen.untraced` (any true value)
@@ -31,7 +32,7 @@ import wrapt
 from opentelemetry import context as otel_context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from ..capture import current_actie
+from ..capture import current_actie, current_pipeline, host_allowed
 from ._propagator import current_outbound_headers
 
 __all__ = ["UNTRACED", "add_headers", "instrument", "instrument_client", "is_instrumented", "uninstrument"]
@@ -49,8 +50,9 @@ def add_headers(request: httpx.Request) -> None:
     headers = current_outbound_headers()
     if not headers or _suppressed():
         return
-    for name, value in headers.items():
-        request.headers[name] = value
+    if _may_receive_vng_headers(request.url.host):  # traceparent below goes everywhere
+        for name, value in headers.items():
+            request.headers[name] = value
     if "traceparent" not in request.headers:
         actie = current_actie()
         if actie is not None:  # the action's own span: the provider's action joins its trace
@@ -58,6 +60,13 @@ def add_headers(request: httpx.Request) -> None:
             _W3C.inject(carrier, context=actie.span_context())
             for name, value in carrier.items():
                 request.headers[name] = value
+
+
+def _may_receive_vng_headers(host: str) -> bool:
+    """The `propagate_to` setting (VERWERKINGEN_PROPAGATE_TO): unset, every host may."""
+    pipeline = current_pipeline()
+    patterns = pipeline.settings.propagate_to if pipeline is not None else None
+    return host_allowed(host, patterns)
 
 
 def _enabled_check() -> Any:
