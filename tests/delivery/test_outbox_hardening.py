@@ -44,15 +44,19 @@ def test_an_outbox_in_a_directory_others_may_write_is_refused(tmp_path: Path, is
 def test_wal_and_shm_that_were_left_readable_are_made_0600(tmp_path: Path) -> None:
     path = tmp_path / "outbox.db"
     Outbox(path).close()
+    other = sqlite3.connect(path, isolation_level=None)  # another process keeps them in place
+    other.execute("PRAGMA journal_mode = WAL")
+    other.execute("CREATE TABLE IF NOT EXISTS andere (a)")
     for suffix in ("-wal", "-shm"):
-        companion = Path(f"{path}{suffix}")
-        companion.touch()
-        companion.chmod(0o644)  # e.g. restored from a backup, or left by a tool with another umask
-    outbox = Outbox(path)
-    outbox.add(str(uuid.uuid4()), "{}", ["api"])
-    for suffix in ("", "-wal", "-shm"):
-        assert mode(Path(f"{path}{suffix}")) == 0o600, suffix
-    outbox.close()
+        Path(f"{path}{suffix}").chmod(0o644)  # e.g. a tool with another umask, or a restore
+    try:
+        outbox = Outbox(path)
+        outbox.add(str(uuid.uuid4()), "{}", ["api"])
+        for suffix in ("", "-wal", "-shm"):
+            assert mode(Path(f"{path}{suffix}")) == 0o600, suffix
+        outbox.close()
+    finally:
+        other.close()
 
 
 def test_a_symlinked_wal_is_refused(tmp_path: Path) -> None:
