@@ -252,3 +252,33 @@ def test_an_asgi_disconnect_mid_body_reaches_the_app_as_a_disconnect(tmp_path: P
     assert [m["type"] for m in seen] == ["http.request", "http.disconnect"]
     assert seen[0]["more_body"] is True
     assert verwerkingen.acties == []
+
+
+@pytest.mark.verwerkingen(bewaartermijn="P10Y")
+def test_flask_a_deep_body_gives_no_person_and_no_500(tmp_path: Path, verwerkingen: Any) -> None:
+    """Flask's glue parsed the body with get_json(silent=True), which lets RecursionError out (500)."""
+    import flask
+
+    from verwerkingen_otel.flask import Verwerkingen
+
+    rules = tmp_path / "rules.toml"
+    rules.write_text(RULES, encoding="utf-8")
+    app = flask.Flask("isolation")
+    Verwerkingen(app, rules=str(rules))
+
+    @app.post("/aanvragen")
+    def aanvraag() -> dict[str, int]:
+        return {"gelezen": len(flask.request.get_data())}
+
+    @app.get("/personen/<bsn>")
+    def raadplegen(bsn: str) -> dict[str, str]:
+        return {"bsn": bsn}
+
+    deep = b'{"bsn": ' + b"[" * 3000 + b"]" * 3000 + b"}"
+    with single_threaded(app) as (base, port):
+        response = raw(port, request_bytes("/aanvragen", deep, HOSTILE))
+        assert_plain_request_is_clean(base, verwerkingen)
+        assert response.split(b" ", 2)[1] == b"200", response[:300]
+        r = httpx.post(f"{base}/aanvragen", json={"bsn": BSN}, timeout=5)
+        assert r.status_code == 200
+    assert len(verwerkingen.find(actie_naam="Aanvraag ontvangen")) == 1

@@ -109,7 +109,6 @@ class VerwerkingenMiddleware:
         })
         await send({"type": "http.response.body", "body": body})
 
-
     async def _match(self, scope: Scope, receive: Receive, request: RequestScope) -> Receive:
         """The route rule of this request and, when it reads one, its JSON body; returns the
         receive the app must use (it replays what was read, a disconnect included)."""

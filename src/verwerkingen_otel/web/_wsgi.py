@@ -80,7 +80,6 @@ class VerwerkingenWSGIMiddleware:
         except BaseException as exc:  # noqa: BLE001
             return response.fail(exc)
 
-
     def _match(self, environ: dict, request: RequestScope) -> None:
         """The route rule of this request, and its JSON body when the rule reads one."""
         request.rule_match = match_rule(self.rules, environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", ""))
