@@ -36,6 +36,8 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     add_security_arguments(p)
+    from .server.ops_cli import add_serve_scale_options  # scale: counting, retention, access log format
+    add_serve_scale_options(p)
     p.set_defaults(func=_serve)
 
 
@@ -51,8 +53,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 from .web import add_rules_parser  # noqa: E402 - web: check-rules
 
+from .server.ops_cli import add_generate_parser, add_purge_parser  # noqa: E402 - scale: generate, purge
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_serve_parser, add_rules_parser,
                                                                  add_outbox_parser]
+SUBCOMMANDS += [add_generate_parser, add_purge_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

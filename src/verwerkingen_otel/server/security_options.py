@@ -32,11 +32,11 @@ def add_security_arguments(p: argparse.ArgumentParser) -> None:
 def security_settings(args: argparse.Namespace) -> dict[str, Any]:
     """Settings keyword arguments from the options above; a bad value names its option."""
     from .proxy import check_allow_ips
-    from .settings import check_bewaartermijn, check_max_token_age
+    from .settings import check_inzage_bewaartermijn, check_max_token_age
 
     return {
         "max_token_age": check_max_token_age(str(args.max_token_age), option="--max-token-age"),
-        "inzage_bewaartermijn": check_bewaartermijn(args.inzage_bewaartermijn, option="--inzage-bewaartermijn"),
+        "inzage_bewaartermijn": check_inzage_bewaartermijn(args.inzage_bewaartermijn, option="--inzage-bewaartermijn"),
         "proxy_headers": bool(args.proxy_headers),
         "forwarded_allow_ips": check_allow_ips(args.forwarded_allow_ips.split(","), option="--forwarded-allow-ips"),
     }

@@ -37,6 +37,11 @@ ENV_MAX_TOKEN_AGE = "VERWERKINGEN_SERVER_MAX_TOKEN_AGE"
 ENV_INZAGE_BEWAARTERMIJN = "VERWERKINGEN_SERVER_INZAGE_BEWAARTERMIJN"
 ENV_PROXY_HEADERS = "VERWERKINGEN_SERVER_PROXY_HEADERS"
 ENV_FORWARDED_ALLOW_IPS = "VERWERKINGEN_SERVER_FORWARDED_ALLOW_IPS"
+# scale (issue 15): bounded counting, retention schedule
+ENV_COUNT_LIMIT = "VERWERKINGEN_SERVER_COUNT_LIMIT"
+ENV_DEFAULT_BEWAARTERMIJN = "VERWERKINGEN_SERVER_DEFAULT_BEWAARTERMIJN"
+ENV_PURGE_INTERVAL = "VERWERKINGEN_SERVER_PURGE_INTERVAL"
+DEFAULT_COUNT_LIMIT = 5_000
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,9 @@ class Settings:
     # links from Forwarded / X-Forwarded-Proto / X-Forwarded-Host, only from these peers (`*` = any)
     proxy_headers: bool = False
     forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1",)
+    count_limit: int = DEFAULT_COUNT_LIMIT  # `count` exact up to here, a lower bound above
+    default_bewaartermijn: str | None = None  # retention of actions without a bewaartermijn; None: kept
+    purge_interval: float = 0.0  # seconds between in-server purges; 0: no schedule (use `purge`)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -72,7 +80,9 @@ class Settings:
         page_size = env.get(ENV_PAGE_SIZE, "100")
         if not page_size.isdigit() or int(page_size) < 1:
             raise ConfigError(f"{ENV_PAGE_SIZE} must be a positive integer")
+        scale = _scale_from_env(env)
         return cls(
+            **scale,
             database_url=database_url(env.get(ENV_DATABASE) or DEFAULT_DATABASE, option=ENV_DATABASE),
             clients=clients,
             base_url=check_base_url(env.get(ENV_BASE_URL), option=ENV_BASE_URL),
@@ -80,12 +90,50 @@ class Settings:
             inzage_verwerkingsactiviteit_id=env.get(ENV_INZAGE_ACTIVITEIT, DEFAULT_INZAGE_ACTIVITEIT) or None,
             max_token_age=check_max_token_age(env.get(ENV_MAX_TOKEN_AGE, str(MAX_TOKEN_AGE_SECONDS)),
                                               option=ENV_MAX_TOKEN_AGE),
-            inzage_bewaartermijn=check_bewaartermijn(
+            inzage_bewaartermijn=check_inzage_bewaartermijn(
                 env.get(ENV_INZAGE_BEWAARTERMIJN) or DEFAULT_INZAGE_BEWAARTERMIJN, option=ENV_INZAGE_BEWAARTERMIJN),
             proxy_headers=check_flag(env.get(ENV_PROXY_HEADERS, ""), option=ENV_PROXY_HEADERS),
             forwarded_allow_ips=check_allow_ips(env.get(ENV_FORWARDED_ALLOW_IPS, "127.0.0.1").split(","),
                                                 option=ENV_FORWARDED_ALLOW_IPS),
         )
+
+
+def _scale_from_env(env: Mapping[str, str]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    if env.get(ENV_COUNT_LIMIT):
+        out["count_limit"] = check_count_limit(env[ENV_COUNT_LIMIT], option=ENV_COUNT_LIMIT)
+    if env.get(ENV_DEFAULT_BEWAARTERMIJN):
+        out["default_bewaartermijn"] = check_bewaartermijn(env[ENV_DEFAULT_BEWAARTERMIJN],
+                                                           option=ENV_DEFAULT_BEWAARTERMIJN)
+    if env.get(ENV_PURGE_INTERVAL):
+        out["purge_interval"] = check_purge_interval(env[ENV_PURGE_INTERVAL], option=ENV_PURGE_INTERVAL)
+    return out
+
+
+def check_count_limit(value: object, *, option: str = "--count-limit") -> int:
+    text = str(value)
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{option} must be a positive integer")
+    return int(text)
+
+
+def check_bewaartermijn(value: str | None, *, option: str = "--default-bewaartermijn") -> str | None:
+    from .duration import is_duration
+    if value is None:
+        return None
+    if not is_duration(value):
+        raise ConfigError(f"{option} must be an ISO 8601 duration such as P20Y")
+    return value
+
+
+def check_purge_interval(value: object, *, option: str = "--purge-interval") -> float:
+    try:
+        seconds = float(str(value))
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0 or seconds == float("inf"):
+        raise ConfigError(f"{option} must be a number of seconds (0 = no schedule)")
+    return seconds
 
 
 def database_url(value: str, *, option: str = "--database") -> str:
@@ -144,7 +192,7 @@ def check_max_token_age(value: str, *, option: str = "--max-token-age") -> int:
     return int(value)
 
 
-def check_bewaartermijn(value: str, *, option: str = "--inzage-bewaartermijn") -> str:
+def check_inzage_bewaartermijn(value: str, *, option: str = "--inzage-bewaartermijn") -> str:
     """An ISO 8601 duration such as P1Y, as the standard's `bewaartermijn`."""
     from ..model import InvalidValue, check_duration
     try:
