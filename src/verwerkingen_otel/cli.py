@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 
 from ._version import __version__
 from .delivery import add_outbox_parser
+from .server.security_options import add_security_arguments
 
 
 def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +35,7 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="verwerkingsactiviteitId under which Inzage calls are logged")
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    add_security_arguments(p)
     from .server.ops_cli import add_serve_scale_options  # scale: counting, retention, access log format
     add_serve_scale_options(p)
     p.add_argument("--register", metavar="FILE",

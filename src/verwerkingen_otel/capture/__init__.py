@@ -46,7 +46,7 @@ from ._pipeline import (
     install,
     shutdown,
 )
-from ._settings import ENV_PREFIX, SETTINGS, Settings, check_annotation, load_settings
+from ._settings import ENV_PREFIX, SETTINGS, Settings, check_annotation, host_allowed, load_settings
 from ._span_exporter import VerwerkingenlogExporter
 from ._verwerking import Verwerking, current_verwerking, verwerking
 
@@ -82,6 +82,7 @@ __all__ = [
     "current_verwerking",
     "force_flush",
     "gebruiker_var",
+    "host_allowed",
     "get_pipeline",
     "inbound_trace_var",
     "inbound_tracestate_var",

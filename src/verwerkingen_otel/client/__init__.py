@@ -38,6 +38,7 @@ from ._errors import (
     ValidatieFoutError,
     VerwerkingenlogError,
     error_for,
+    safe_problem_text,
 )
 from ._models import InzageObject, Page, VastgelegdeActie
 from ._operations import list_params
@@ -73,6 +74,7 @@ __all__ = [
     "list_params",
     "make_auth",
     "parse_retry_after",
+    "safe_problem_text",
     "tls_context",
     "untraced",
 ]

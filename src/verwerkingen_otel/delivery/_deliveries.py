@@ -217,6 +217,8 @@ class MemoryDelivery(_DeliveryBase):
                          make_record=_queued_record, meter_provider=meter_provider, lease_factor=32)
         self.dropped = 0
         self._dropped_lock = threading.Lock()
+        ref = weakref.ref(self)  # a fresh lock in a forked child, as MemoryStore's
+        os.register_at_fork(after_in_child=lambda: _fresh_dropped_lock(ref))
         logger.warning(
             "verwerkingen delivery=memory: actions are kept in memory only (at most %d); they are "
             "LOST if the process dies and DROPPED (counted) when the queue is full. Use "
@@ -246,3 +248,9 @@ class MemoryDelivery(_DeliveryBase):
             return
         self._worker.ensure_started()
         self._worker.wake()
+
+
+def _fresh_dropped_lock(ref: weakref.ref[MemoryDelivery]) -> None:
+    delivery = ref()
+    if delivery is not None:
+        delivery._dropped_lock = threading.Lock()

@@ -28,6 +28,7 @@ from . import bewerking, inzage, ldv, pages, register_api, schema
 from .auth import Authenticator
 from .errors import API_VERSION, ApiError, api_error_response, problem
 from .register_runtime import setup_register
+from .proxy import refuse_slash_redirects
 from .settings import BASE_PATH, Settings
 from .state import ServerState
 from .storage import Storage
@@ -127,7 +128,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     storage = Storage(settings.database_url, count_limit=settings.count_limit)
     storage.create_schema()
     ldv_store = ldv.create_store(storage)  # Logboek Dataverwerkingen: its own table
-    state = ServerState(settings, storage, Authenticator(settings.clients))
+    state = ServerState(settings, storage, Authenticator(settings.clients, max_token_age=settings.max_token_age))
     register = setup_register(settings, storage)  # register of processing activities (VAR API)
 
     routes = [
@@ -161,4 +162,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     from .ops import install_ops  # scale: /healthz, /readyz, /metrics, purge schedule
     install_ops(app, state)
     app.state.register = register
+    refuse_slash_redirects(app)  # last, so it covers every route added above
     return app

@@ -15,6 +15,7 @@ import jwt
 
 from .auth import load_clients
 from .errors import ConfigError
+from .security_options import export_security_settings, security_settings
 from .settings import (
     ENV_BASE_URL, ENV_CLIENTS, ENV_DATABASE, ENV_DEV_CLIENT, ENV_INZAGE_ACTIVITEIT, ENV_PAGE_SIZE,
     ENV_INZAGE_IDLE, ENV_REGISTER, ENV_STRICT_ACTIVITEITEN, ENV_USERS, Settings, check_base_url, database_url, dev_client,
@@ -47,6 +48,7 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Settings, str | None]:
         except InvalidValue:
             raise ConfigError("--inzage-verwerkingsactiviteit-id must be a UUID") from None
     kwargs = {} if activiteit is None else {"inzage_verwerkingsactiviteit_id": activiteit}
+    kwargs.update(security_settings(args))
     kwargs.update(_scale_settings(args))
     kwargs.update(_register_options(args))
     settings = Settings(
@@ -171,8 +173,10 @@ def serve(args: argparse.Namespace) -> int:
     if dev:
         _print_dev_credentials(dev, args.host, args.port)
     # uvicorn applies log_config in every worker process too
+    # proxy_headers=False: uvicorn would trust X-Forwarded-Proto from 127.0.0.1 by default; the
+    # app reads the proxy headers itself, only with --proxy-headers (proxy.py)
     common = dict(host=args.host, port=args.port, access_log=False, log_level=args.log_level,
-                  server_header=False, log_config=log_config)
+                  server_header=False, log_config=log_config, proxy_headers=False)
     if args.workers == 1:
         uvicorn.run(app, **common)
         return 0
@@ -187,6 +191,7 @@ def serve(args: argparse.Namespace) -> int:
         os.environ[ENV_BASE_URL] = settings.base_url
     os.environ[ENV_PAGE_SIZE] = str(settings.page_size)
     os.environ[ENV_INZAGE_ACTIVITEIT] = settings.inzage_verwerkingsactiviteit_id or ""
+    export_security_settings(settings)
     _scale_env(settings)
     os.environ[ENV_REGISTER] = settings.register_file or ""
     os.environ[ENV_STRICT_ACTIVITEITEN] = "true" if settings.strict_activiteiten else ""

@@ -10,7 +10,8 @@ action's span, never on the application's provider), whose id is the `traceparen
 so each call of an action is told apart and the provider's action joins the trace; and the
 caller's `tracestate` unchanged, when the action continues the caller's trace and the caller
 sent a valid one (W3C: passed on as received; an invalid one was dropped on the way in).
-Outside an action nothing is added. Headers are set, never appended, so instrumenting twice or
+Outside an action nothing is added. With the `propagate_to` setting only the hosts it names get
+the six headers (`traceparent` still goes everywhere, as OpenTelemetry sends it). Headers are set, never appended, so instrumenting twice or
 combining both ways never sends a header twice.
 
 Untraced requests: a request whose extensions carry `verwerkingen.untraced` (any true value)
@@ -37,7 +38,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from ..capture import current_actie, current_inbound_trace, current_inbound_tracestate
+from ..capture import current_actie, current_inbound_trace, current_inbound_tracestate, current_pipeline, host_allowed
 from ._propagator import current_outbound_headers
 
 __all__ = ["UNTRACED", "add_headers", "instrument", "instrument_client", "is_instrumented", "uninstrument"]
@@ -55,8 +56,9 @@ def add_headers(request: httpx.Request) -> None:
     headers = current_outbound_headers()
     if not headers or _suppressed():
         return
-    for name, value in headers.items():
-        request.headers[name] = value
+    if _may_receive_vng_headers(request.url.host):  # traceparent below goes everywhere
+        for name, value in headers.items():
+            request.headers[name] = value
     if "traceparent" not in request.headers:
         actie = current_actie()
         if actie is not None:
@@ -81,6 +83,13 @@ def _add_trace_context(request: httpx.Request, actie: Any) -> None:
     tracestate = current_inbound_tracestate()
     if tracestate and inbound is not None and inbound.trace_id == client.get_span_context().trace_id:
         request.headers["tracestate"] = tracestate
+
+
+def _may_receive_vng_headers(host: str) -> bool:
+    """The `propagate_to` setting (VERWERKINGEN_PROPAGATE_TO): unset, every host may."""
+    pipeline = current_pipeline()
+    patterns = pipeline.settings.propagate_to if pipeline is not None else None
+    return host_allowed(host, patterns)
 
 
 def _enabled_check() -> Any:

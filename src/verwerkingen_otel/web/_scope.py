@@ -147,20 +147,22 @@ class RequestScope:
 
     def enter(self, carrier: Mapping[str, str] | None, afnemer: Afnemer | None, gebruiker: str | None) -> None:
         """`carrier`: the inbound `traceparent` (and `tracestate`), read whatever OTEL_PROPAGATORS says."""
+        inbound_value = None
+        tracestate_value = None
         if carrier:
             ctx = _W3C.extract(carrier)
             inbound = trace.get_current_span(ctx).get_span_context()
             if inbound.is_valid:
-                self._values.append((inbound_trace_var, inbound))
-                tracestate = parse_tracestate(carrier.get("tracestate"))
-                if tracestate is not None:  # passed on unchanged by outbound calls (web/_httpx.py)
-                    self._values.append((inbound_tracestate_var, tracestate))
+                inbound_value = inbound
+                tracestate_value = parse_tracestate(carrier.get("tracestate"))  # passed on unchanged outbound
                 if not trace.get_current_span().get_span_context().is_valid:
                     self._otel = ctx
-        if afnemer is not None:
-            self._values.append((afnemer_var, afnemer))
-        if gebruiker is not None:
-            self._values.append((gebruiker_var, gebruiker))
+        # Every variable is set, None included: a request without a caller never runs with
+        # whatever an earlier request on this thread may have left (issue 11).
+        self._values.append((inbound_trace_var, inbound_value))
+        self._values.append((inbound_tracestate_var, tracestate_value))
+        self._values.append((afnemer_var, afnemer))
+        self._values.append((gebruiker_var, gebruiker))
         self.resume()
 
     def enter_gebruiker(self, gebruiker: str | None) -> None:
