@@ -6,6 +6,8 @@ Builds on delivery (which it composes) and model; web builds on it.
 
 from __future__ import annotations
 
+from .._exports import publish
+
 from ._actie import Actie, actie_var, current_actie
 from ._activiteiten import Annotation, annotation_of, note_annotation, separate_annotations
 from ._context import (
@@ -103,10 +105,4 @@ __all__ = [
 ]
 
 
-for _name in __all__:  # reprs and docs show the public path
-    _value = globals().get(_name)
-    if isinstance(_value, type) or callable(_value):
-        try:
-            _value.__module__ = __name__
-        except (AttributeError, TypeError):
-            pass
+publish(globals(), __all__, __name__)  # reprs and docs show the short path

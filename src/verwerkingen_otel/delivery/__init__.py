@@ -6,6 +6,8 @@ Imports only `client` and `model` of ours; capture composes it (`build_delivery`
 
 from __future__ import annotations
 
+from .._exports import publish
+
 from ._cli import add_outbox_parser
 from ._deliveries import MemoryDelivery, OutboxDelivery, SyncDelivery
 from ._errors import AuthFailure, DeliveryFailure, PermanentFailure, RecordingError, RetryableFailure
@@ -68,10 +70,4 @@ __all__ = [
     "with_span",
 ]
 
-for _name in __all__:
-    _value = globals()[_name]
-    if isinstance(_value, type) or callable(_value):
-        try:
-            _value.__module__ = __name__
-        except (AttributeError, TypeError):
-            pass
+publish(globals(), __all__, __name__)  # reprs and docs show the short path

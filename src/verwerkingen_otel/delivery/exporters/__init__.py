@@ -4,14 +4,15 @@ since it needs the `ldv` extra)."""
 
 from __future__ import annotations
 
+from ..._exports import publish
+
 from ._api import ApiExporter
 from ._console import ConsoleExporter
 from ._memory import InMemoryExporter
 
 __all__ = ["ApiExporter", "ConsoleExporter", "InMemoryExporter"]
 
-for _name in __all__:
-    globals()[_name].__module__ = __name__
+publish(globals(), __all__, __name__)  # reprs and docs show the short path
 
 _LDV = {"LdvExporter": "_ldv", "JwtAuth": "_ldv", "ldv_exporter": "_ldv", "OtlpTransport": "_otlp",
         "readable_span": "_otlp"}
