@@ -16,7 +16,6 @@ import uuid
 from typing import Any, Callable, Sequence
 
 import wrapt
-from opentelemetry.context import Context
 from opentelemetry.trace import Link, Status, StatusCode
 from opentelemetry.trace import get_current_span as _get_current_span
 
@@ -64,7 +63,6 @@ _NORMAAL = Vertrouwelijkheid.NORMAAL
 _VERTROUWELIJK = Vertrouwelijkheid.VERTROUWELIJK
 _OK = Status(StatusCode.OK)
 _ERROR = Status(StatusCode.ERROR)
-_EMPTY_CONTEXT = Context()
 
 
 class verwerkingsactie:
