@@ -138,6 +138,16 @@ def _path(value: object) -> str | None:
     return value.strip() or None
 
 
+DURABILITIES = ("power-loss", "process-crash")
+
+
+def _durability(value: object) -> str:
+    word = value.strip().lower() if isinstance(value, str) else None
+    if word not in DURABILITIES:
+        raise InvalidValue("choice", "must be power-loss or process-crash")
+    return word
+
+
 @dataclass(frozen=True)
 class _Setting:
     name: str
@@ -155,6 +165,7 @@ _SETTINGS: tuple[_Setting, ...] = (
     _Setting("secret", _text),
     _Setting("token", _text),
     _Setting("outbox", _path),
+    _Setting("outbox_durability", _durability, "power-loss"),
     _Setting("delivery", _word, "outbox"),
     _Setting("exporters", _names),  # None: `api` when api_url is set, else `console`
     _Setting("systeem", _name),
@@ -188,6 +199,7 @@ class Settings:
     secret: str | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)
     outbox: str | None = None
+    outbox_durability: str = "power-loss"
     delivery: str = "outbox"
     exporters: tuple[str, ...] = ("console",)
     systeem: str | None = None

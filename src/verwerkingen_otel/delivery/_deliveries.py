@@ -148,10 +148,11 @@ class OutboxDelivery(_DeliveryBase):
 
     def __init__(self, exporters: Sequence[ActionExporter], path: str | os.PathLike[str], *,
                  concurrency: int = 4, policy: RetryPolicy | None = None,
-                 synchronous: str = "FULL", lease: float | None = None,
-                 meter_provider: metrics.MeterProvider | None = None) -> None:
+                 durability: str = "power-loss", synchronous: str | None = None,
+                 lease: float | None = None, meter_provider: metrics.MeterProvider | None = None) -> None:
         try:
-            outbox = Outbox(path, synchronous=synchronous, lease=lease if lease is not None else 120.0)
+            outbox = Outbox(path, durability=durability, synchronous=synchronous,
+                            lease=lease if lease is not None else 120.0)
         except OutboxError as exc:
             raise RecordingError(f"outbox: {exc}") from None
         self.outbox = outbox

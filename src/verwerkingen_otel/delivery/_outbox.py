@@ -23,8 +23,10 @@ import uuid
 import weakref
 from typing import Any, Iterable, Sequence
 
-from ._outbox_tx import Transaction
-from ._outbox_schema import INSERT, SCHEMA, DeadLetter, OutboxError, OutboxRow, id_filter, pid_alive
+from ._outbox_group import GroupCommit, Waiter
+from ._outbox_tx import Transaction, rollback
+from ._outbox_schema import (DURABILITY, INSERT, SCHEMA, DeadLetter, OutboxError, OutboxRow, id_filter,
+                             pid_alive)
 
 __all__ = ["DeadLetter", "Outbox", "OutboxError", "OutboxRow"]
 
@@ -39,9 +41,13 @@ _ABANDONED: list[sqlite3.Connection] = []
 class Outbox:
     """A SQLite outbox file; thread-safe, fork-safe, shareable between processes."""
 
-    def __init__(self, path: str | os.PathLike[str], *, synchronous: str = "FULL",
-                 busy_timeout: float = 5.0, lease: float = 60.0) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, synchronous: str | None = None,
+                 durability: str = "power-loss", busy_timeout: float = 5.0, lease: float = 60.0) -> None:
         self.path = os.fspath(path)
+        if durability not in DURABILITY:
+            raise ValueError(f"outbox durability must be one of {', '.join(DURABILITY)}")
+        self.durability = durability
+        synchronous = synchronous or DURABILITY[durability]
         if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise ValueError("outbox synchronous must be OFF, NORMAL, FULL or EXTRA")
         self.synchronous = synchronous.upper()
@@ -56,6 +62,8 @@ class Outbox:
         self.writes = 0  # commits since the last checkpoint (the worker checkpoints by it)
         self._pid = os.getpid()
         self._closed = False
+        # Request-path writes go through one group commit: concurrent callers share a transaction.
+        self._group = GroupCommit(self._commit_group, self._batch_error)
         self._create_file()
         self._connection()  # fail at start-up, not on the first request
         ref = weakref.ref(self)
@@ -170,19 +178,45 @@ class Outbox:
 
     def _reset_after_fork(self) -> None:
         self._depth = 0
+        self._group.reset()
         self._lock = threading.RLock()
         self._checkpoint_lock = threading.Lock()
 
     # --- the request path ----------------------------------------------------------------
 
     def add(self, record_id: str, body: str, exporters: Sequence[str], now: float | None = None) -> None:
-        """Store one action for each exporter in one transaction; OutboxError if that fails."""
+        """Store one action for each exporter; return once it is durable, OutboxError if not.
+
+        Callers at the same moment share one transaction (group commit, `_outbox_group`); each
+        caller's rows are all-or-nothing (a savepoint each) and it returns only after the commit
+        that holds them.
+        """
         now = time.time() if now is None else now
+        self._group.submit([(record_id, e, body, now, now) for e in exporters])
+
+    def _commit_group(self, batch: list[Waiter]) -> None:
         with self._write() as conn:
-            if len(exporters) == 1:
-                conn.execute(INSERT, (record_id, exporters[0], body, now, now))
-            else:
-                conn.executemany(INSERT, [(record_id, e, body, now, now) for e in exporters])
+            if len(batch) == 1:  # the lone caller: exactly today's transaction
+                conn.executemany(INSERT, batch[0].rows)
+                return
+            for waiter in batch:
+                try:
+                    conn.execute("SAVEPOINT record")
+                    conn.executemany(INSERT, waiter.rows)
+                    conn.execute("RELEASE record")
+                except sqlite3.Error as exc:  # this caller's rows only; the others still commit
+                    try:
+                        conn.execute("ROLLBACK TO record")
+                        conn.execute("RELEASE record")
+                    except sqlite3.Error:
+                        rollback(conn)
+                        raise exc from None
+                    waiter.error = OutboxError(f"cannot write the outbox {self.path!r}: {exc}")
+
+    def _batch_error(self, exc: BaseException) -> BaseException:
+        if isinstance(exc, OutboxError):
+            return OutboxError(str(exc))
+        return OutboxError(f"cannot write the outbox {self.path!r}: {type(exc).__name__}")
 
     # --- the worker ------------------------------------------------------------------------
 
