@@ -86,7 +86,8 @@ class _DeliveryBase:
 
     def __init__(self, exporters: Sequence[ActionExporter], store: Store, *, concurrency: int,
                  policy: RetryPolicy | None, make_record: Callable[[OutboxRow], Record],
-                 meter_provider: metrics.MeterProvider | None, lease_factor: int = 2) -> None:
+                 meter_provider: metrics.MeterProvider | None, lease_factor: int = 2,
+                 clock: Callable[[], float] = time.time) -> None:
         names = [e.name for e in exporters]
         if len(set(names)) != len(names):
             raise ValueError(f"exporters: each name may occur once, got {names}")
@@ -94,9 +95,10 @@ class _DeliveryBase:
         self._names = names
         self._store = store
         self._shut = False
+        self._clock = clock
         self._worker = Worker(store, exporters, kind=self.kind, concurrency=concurrency,
                                policy=policy or RetryPolicy(), make_record=make_record,
-                               meter_provider=meter_provider, lease_factor=lease_factor)
+                               meter_provider=meter_provider, lease_factor=lease_factor, clock=clock)
         ref = weakref.ref(self._worker)
         os.register_at_fork(after_in_child=lambda: after_fork(ref))
 
@@ -149,7 +151,8 @@ class OutboxDelivery(_DeliveryBase):
     def __init__(self, exporters: Sequence[ActionExporter], path: str | os.PathLike[str], *,
                  concurrency: int = 4, policy: RetryPolicy | None = None,
                  durability: str = "power-loss", synchronous: str | None = None,
-                 lease: float | None = None, meter_provider: metrics.MeterProvider | None = None) -> None:
+                 lease: float | None = None, meter_provider: metrics.MeterProvider | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         try:
             outbox = Outbox(path, durability=durability, synchronous=synchronous,
                             lease=lease if lease is not None else 120.0)
@@ -157,7 +160,7 @@ class OutboxDelivery(_DeliveryBase):
             raise RecordingError(f"outbox: {exc}") from None
         self.outbox = outbox
         super().__init__(exporters, outbox, concurrency=concurrency, policy=policy, make_record=_stored_record,
-                         meter_provider=meter_provider)
+                         meter_provider=meter_provider, clock=clock)
         released = outbox.release_stale_leases()
         waiting = outbox.pending(self._names)
         if waiting:
@@ -176,7 +179,7 @@ class OutboxDelivery(_DeliveryBase):
         if not self._names:  # exporters=none: recorded nowhere, by configuration
             return
         try:
-            self.outbox.add(new_uuid4(), encode_body(actie.to_api()), self._names)
+            self.outbox.add(new_uuid4(), encode_body(actie.to_api()), self._names, self._clock())
         except OutboxError as exc:
             raise RecordingError(f"could not record the verwerkingsactie: {exc}") from None
         except (TypeError, ValueError) as exc:

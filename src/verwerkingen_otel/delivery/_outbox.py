@@ -272,14 +272,22 @@ class Outbox:
 
     def cycle(self, delivered: Iterable[int], retry: Iterable[tuple[int, float, str]],
               dead: Iterable[tuple[int, int | None, str]], release: Iterable[int],
-              claims: Sequence[tuple[str, int]]) -> dict[str, list[OutboxRow]]:
-        """`complete` and then `claim` for each (exporter, limit), in one transaction.
+              claims: Sequence[tuple[str, int]], now: float | None = None,
+              resume: Sequence[str] = ()) -> dict[str, list[OutboxRow]]:
+        """`complete`, make `resume` exporters' backed-off rows due, then `claim` for each
+        (exporter, limit), in one transaction without an fsync of its own (`relaxed`).
 
         The worker's whole turn costs the request path one wait for the lock, not several.
         """
-        with self._write(relaxed=True):
+        now = time.time() if now is None else now
+        with self._write(relaxed=True) as conn:
             self.complete(delivered, retry, dead, release)
-            return {exporter: self.claim(exporter, limit) for exporter, limit in claims if limit > 0}
+            for exporter in resume:  # the log is back: what backed off during the outage goes now
+                conn.execute(
+                    "UPDATE outbox SET next_attempt = ? WHERE exporter = ? AND attempts > 0"
+                    " AND next_attempt > ? AND lease_until <= ? AND IFNULL(last_error, '') NOT LIKE 'HTTP 403%'",
+                    (now, exporter, now, now))
+            return {exporter: self.claim(exporter, limit, now) for exporter, limit in claims if limit > 0}
 
     def release_stale_leases(self) -> int:
         """Free rows leased by processes that are gone (or by an earlier life of our pid)."""

@@ -1,12 +1,17 @@
 """The delivery worker: one dispatcher thread and `concurrency` sender threads over one store.
 
 The dispatcher is the only one that touches the store on the worker side: it leases due rows,
-hands them to senders and applies their outcomes in batches (one transaction for many
-deletes). Per exporter it keeps a failure streak: after a retryable or auth failure it pauses
-that exporter (exponential backoff with jitter, or the log's Retry-After up to a cap) and
-probes with one record at a time until one gets through, so an outage costs one request per
-backoff, not one per waiting action. A record the log refuses for good (other 4xx) goes to the
-dead letters; nothing behind it waits. Threads are daemons, restarted in a forked child.
+hands them to senders and applies their outcomes in batches (one transaction, no fsync of its
+own, for many deletes and leases). A failed record waits by its *own* attempt count (capped,
+jittered; the log's Retry-After honoured up to a cap), so one failing record never holds up the
+others. Per exporter the dispatcher also keeps a failure streak: after a failure it sends one
+record at a time (a probe); a second failure in a row means the log itself is failing, and the
+exporter pauses (backoff by the streak), so an outage costs one request per backoff, not one per
+waiting action. The first success ends the streak and makes the records that backed off during
+the outage due again. 403 for one record while others are accepted is that record's grant
+problem: dead-lettered after `refused_attempts` tries; 401 (and 403 on everything) is retried,
+loudly, never dead-lettered. Other 4xx dead-letter at once. Threads are daemons, restarted in a
+forked child. `clock` (wall time, seconds) is injectable, so tests need no sleeps.
 """
 
 from __future__ import annotations
@@ -40,7 +45,8 @@ COALESCE = 0.005
 class Store(Protocol):
     def cycle(self, delivered: Iterable[int], retry: Iterable[tuple[int, float, str]],
               dead: Iterable[tuple[int, int | None, str]], release: Iterable[int],
-              claims: Sequence[tuple[str, int]]) -> dict[str, list[OutboxRow]]: ...
+              claims: Sequence[tuple[str, int]], now: float | None = None,
+              resume: Sequence[str] = ()) -> dict[str, list[OutboxRow]]: ...
     def checkpoint(self) -> None: ...
     @property
     def writes(self) -> int: ...
@@ -52,7 +58,7 @@ class Store(Protocol):
 class _Outcome:
     exporter: str
     row: OutboxRow
-    kind: str  # "delivered" | "retry" | "auth" | "dead"
+    kind: str  # "delivered" | "returned" | "retry" | "auth" (401) | "refused" (403) | "dead"
     retry_after: float | None = None
     reason: str = ""
     status: int | None = None
@@ -66,8 +72,10 @@ class Worker:
 
     def __init__(self, store: Store, exporters: Sequence[ActionExporter], *, kind: str,
                  concurrency: int, policy: RetryPolicy, make_record: Callable[[OutboxRow], Record],
-                 meter_provider: metrics.MeterProvider | None = None, lease_factor: int = 2) -> None:
+                 meter_provider: metrics.MeterProvider | None = None, lease_factor: int = 2,
+                 clock: Callable[[], float] = time.time) -> None:
         self.store = store
+        self.clock = clock
         # Rows leased per sender: a few keep senders busy between the dispatcher's commits;
         # an in-memory store has no commits to gather, so it leases more per turn.
         self.lease_factor = max(1, lease_factor)
@@ -94,6 +102,8 @@ class Worker:
         # given back instead of sent into a failing log (or past its Retry-After).
         self._tripped: dict[str, bool] = {name: False for name in self.exporters}
         self._failed_at: dict[str, float] = {name: 0.0 for name in self.exporters}
+        self._last_ok: dict[str, float] = {name: float("-inf") for name in self.exporters}
+        self._refused_at: dict[int, float] = {}  # row id -> when its first 403 try began
         self._threads: list[threading.Thread] = []
 
     def ensure_started(self) -> None:
@@ -155,18 +165,19 @@ class Worker:
 
     def _turn(self) -> bool:
         """Apply finished outcomes and lease new rows, in one store transaction."""
-        delivered, retry, dead, release = self._take_outcomes()
+        delivered, retry, dead, release, resume = self._take_outcomes()
         claims = [] if self._stop else self._claims()
-        if not (delivered or retry or dead or release or claims):
+        if not (delivered or retry or dead or release or claims or resume):
             return False
-        for name, rows in self.store.cycle(delivered, retry, dead, release, claims).items():
+        turn = self.store.cycle(delivered, retry, dead, release, claims, now=self.clock(), resume=resume)
+        for name, rows in turn.items():
             for row in rows:
                 self._inflight[name] += 1
                 self._work.put((name, row))
         return True
 
     def _claims(self) -> list[tuple[str, int]]:
-        now = time.time()
+        now = self.clock()
         # Lease up to `lease_factor` rows a sender: a few rows wait ready, so senders stay busy
         # while the dispatcher gathers outcomes into fewer, larger transactions.
         free = self.lease_factor * self.concurrency - sum(self._inflight.values())
@@ -189,7 +200,7 @@ class Worker:
     def _next_wait(self) -> float:
         if self._outcomes:
             return 0.0
-        now = time.time()
+        now = self.clock()
         if sum(self._inflight.values()) >= self.lease_factor * self.concurrency:
             return 1.0
         wait = 1.0
@@ -207,18 +218,17 @@ class Worker:
         return wait
 
     def _take_outcomes(self) -> tuple[list[int], list[tuple[int, float, str]],
-                                      list[tuple[int, int | None, str]], list[int]]:
+                                      list[tuple[int, int | None, str]], list[int], list[str]]:
         """Sort finished tries into store changes; count, log and pause exporters meanwhile."""
         release: list[int] = []
         delivered: list[int] = []
         retry: list[tuple[int, float, str]] = []
         dead: list[tuple[int, int | None, str]] = []
+        resume: list[str] = []
         batch: list[_Outcome] = []
         while self._outcomes:
             batch.append(self._outcomes.popleft())
-        if not batch:
-            return delivered, retry, dead, release
-        now = time.time()
+        now = self.clock()
         for o in batch:
             self._inflight[o.exporter] -= 1
             attrs = {"exporter": o.exporter, "delivery": self.kind}
@@ -226,39 +236,61 @@ class Worker:
                 release.append(o.row.rowid)
             elif o.kind == "delivered":
                 delivered.append(o.row.rowid)
+                self._refused_at.pop(o.row.rowid, None)
+                self._last_ok[o.exporter] = max(self._last_ok[o.exporter], o.started)
                 if o.started >= self._failed_at[o.exporter]:
                     # A try that began after the last failure was known: the log is back. (One
                     # already on the wire says nothing about a Retry-After it answered since.)
+                    if self._failures[o.exporter] >= 2 and o.exporter not in resume:
+                        resume.append(o.exporter)  # rows that backed off during the outage: due now
                     self._failures[o.exporter] = 0
                     self._paused_until[o.exporter] = 0.0
                 self.instruments.delivered.add(1, attrs)
                 self.instruments.latency.record(max(0.0, now - o.row.created), attrs)
-            elif o.kind == "dead":
+            elif o.kind == "dead" or (o.kind == "refused" and self._refused_for_good(o)):
+                self._refused_at.pop(o.row.rowid, None)
+                if o.kind == "refused":
+                    self._tripped[o.exporter] = False  # its own problem: the others go on at once
                 dead.append((o.row.rowid, o.status, json.dumps(o.problem or {})))
                 self.instruments.dead_lettered.add(1, attrs)
                 logger.error(
-                    "verwerkingen %s delivery: exporter %r refused action %s for good (%s); moved to "
-                    "the dead letters", self.kind, o.exporter, o.row.record_id, o.reason)
+                    "verwerkingen %s delivery: exporter %r refused action %s for good (%s%s); moved to "
+                    "the dead letters", self.kind, o.exporter, o.row.record_id, o.reason,
+                    f", {o.row.attempts + 1} tries while its other actions were accepted"
+                    if o.kind == "refused" else "")
             else:
-                self._failures[o.exporter] += 1
-                failures = self._failures[o.exporter]
-                pause = self.policy.delay(failures, o.retry_after)
-                self._paused_until[o.exporter] = max(self._paused_until[o.exporter], now + pause)
-                self._tripped[o.exporter] = False  # the pause above takes over
-                self._failed_at[o.exporter] = max(self._failed_at[o.exporter], o.ended)
-                retry.append((o.row.rowid, now + pause, o.reason[:200]))
+                retry.append(self._failed(o, now))
                 self.instruments.retried.add(1, {**attrs, "reason": o.kind})
-                if o.kind == "auth":
-                    logger.error(
-                        "verwerkingen %s delivery: exporter %r was refused (%s): the credentials or "
-                        "grants are wrong (check VERWERKINGEN_CLIENT_ID, VERWERKINGEN_SECRET or "
-                        "VERWERKINGEN_TOKEN and the client's scopes); retrying in %.1f s, nothing is "
-                        "dropped", self.kind, o.exporter, o.reason, pause)
-                elif failures == 1 or failures % 10 == 0:
-                    logger.warning(
-                        "verwerkingen %s delivery: exporter %r failed (%s), %d in a row; retrying "
-                        "in %.1f s", self.kind, o.exporter, o.reason, failures, pause)
-        return delivered, retry, dead, release
+        return delivered, retry, dead, release, resume
+
+    def _refused_for_good(self, o: _Outcome) -> bool:
+        """A 403 is this record's own grant problem once it was refused `refused_attempts` times
+        and a record of the same exporter was accepted after its first refusal."""
+        first = self._refused_at.setdefault(o.row.rowid, o.started)
+        return o.row.attempts + 1 >= self.policy.refused_attempts and self._last_ok[o.exporter] > first
+
+    def _failed(self, o: _Outcome, now: float) -> tuple[int, float, str]:
+        """A failed try to retry: the record waits by its own attempts; the exporter by its streak."""
+        self._failures[o.exporter] += 1
+        failures = self._failures[o.exporter]
+        pause = self.policy.pause(failures, o.retry_after)
+        self._paused_until[o.exporter] = max(self._paused_until[o.exporter], now + pause)
+        self._tripped[o.exporter] = False  # the pause above takes over
+        self._failed_at[o.exporter] = max(self._failed_at[o.exporter], o.ended)
+        wait = self.policy.delay(o.row.attempts + 1, o.retry_after)
+        if o.kind in ("auth", "refused"):
+            logger.error(
+                "verwerkingen %s delivery: exporter %r was refused (%s) for action %s, try %d: the "
+                "credentials or grants are wrong (check VERWERKINGEN_CLIENT_ID, VERWERKINGEN_SECRET or "
+                "VERWERKINGEN_TOKEN and the client's scopes%s); retrying in %.1f s, nothing is dropped",
+                self.kind, o.exporter, o.reason, o.row.record_id, o.row.attempts + 1,
+                ", e.g. create:confidential for a vertrouwelijk action" if o.kind == "refused" else "",
+                wait)
+        elif failures == 1 or failures % 10 == 0:
+            logger.warning(
+                "verwerkingen %s delivery: exporter %r failed (%s), %d in a row; retrying "
+                "in %.1f s", self.kind, o.exporter, o.reason, failures, wait)
+        return o.row.rowid, now + wait, o.reason[:200]
 
     # senders --------------------------------------------------------------------------
 
@@ -270,12 +302,12 @@ class Worker:
             name, row = item
             exporter = self.exporters[name]
             outcome = _Outcome(name, row, "delivered")
-            if self._tripped[name] or self._paused_until[name] > time.time():
+            if self._tripped[name] or self._paused_until[name] > self.clock():
                 outcome.kind = "returned"
                 self._outcomes.append(outcome)
                 self.wake()
                 continue
-            outcome.started = time.time()
+            outcome.started = self.clock()
             try:
                 exporter.export(self.make_record(row))
             except RetryableFailure as exc:
@@ -283,7 +315,8 @@ class Worker:
                 outcome.kind, outcome.retry_after, outcome.reason = "retry", exc.retry_after, str(exc)
             except AuthFailure as exc:
                 self._tripped[name] = True
-                outcome.kind, outcome.reason = "auth", str(exc)
+                outcome.kind, outcome.reason = "refused" if exc.status == 403 else "auth", str(exc)
+                outcome.problem, outcome.status = exc.problem, exc.status
             except PermanentFailure as exc:
                 status = exc.problem.get("status") if isinstance(exc.problem, dict) else None
                 outcome.kind, outcome.reason = "dead", str(exc)
@@ -292,7 +325,7 @@ class Worker:
             except Exception as exc:  # an exporter bug must not lose the record: retry it
                 self._tripped[name] = True
                 outcome.kind, outcome.reason = "retry", f"exporter raised {type(exc).__name__}"
-            outcome.ended = time.time()
+            outcome.ended = self.clock()
             self._outcomes.append(outcome)
             self.wake()
 

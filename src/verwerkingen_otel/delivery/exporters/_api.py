@@ -73,7 +73,7 @@ class ApiExporter:
             raise RetryableFailure(f"HTTP {status} {title}".strip(),
                                    retry_after=parse_retry_after(response.headers.get("Retry-After")))
         if kind == "auth":
-            raise AuthFailure(f"HTTP {status} {title}".strip())
+            raise AuthFailure(f"HTTP {status} {title}".strip(), status=status, problem=problem)
         if kind == "permanent":
             raise PermanentFailure(f"HTTP {status} {title}".strip(), problem=problem)
         # 1xx/3xx: a proxy or a wrong URL in between; not the log's verdict on this record.
