@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 import weakref
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from ._outbox_file import create_file, open_connection
 from ._outbox_group import GroupCommit, Waiter
@@ -164,8 +164,9 @@ class Outbox:
         now = time.time() if now is None else now
         self._group.submit([(record_id, e, body, now, now) for e in exporters])
 
-    def _commit_group(self, batch: list[Waiter]) -> None:
+    def _commit_group(self, take: Callable[[], list[Waiter]]) -> None:
         with self._write() as conn:
+            batch = take()  # holding the write lock: whoever queued while we waited for it joins
             if len(batch) == 1:  # the lone caller: exactly today's transaction
                 conn.executemany(INSERT, batch[0].rows)
                 return

@@ -3,7 +3,9 @@
 The first caller to arrive while nobody is committing becomes the *leader* and commits at once
 (a lone caller waits for nothing but its own commit, as before). Callers that arrive while a
 commit is under way queue up; when it ends, the first of them leads the next commit, taking
-everything queued meanwhile into one transaction. Each caller returns only after the commit
+everything queued meanwhile into one transaction. The leader takes the queue only once it holds
+the write lock, so callers that arrive while it waits for the lock (the worker's turn, another
+process's commit) join its commit too. Each caller returns only after the commit
 that holds its own row succeeded, or raises the error of that commit: nobody returns on someone
 else's success.
 """
@@ -30,13 +32,14 @@ class Waiter:
 
 
 class GroupCommit:
-    """Leader/follower batching of writes; `commit(batch)` writes a list of Waiters in one transaction.
+    """Leader/follower batching of writes; `commit(take)` opens a transaction, calls `take()` for
+    the waiters to write (everything queued by then) and commits them.
 
     `commit` sets `error` on a waiter whose own rows failed (the others still commit) and raises
     when the transaction as a whole failed (then every waiter of the batch fails).
     """
 
-    def __init__(self, commit: Callable[[list[Waiter]], None],
+    def __init__(self, commit: Callable[[Callable[[], list[Waiter]]], None],
                  error: Callable[[BaseException], BaseException]) -> None:
         self._commit = commit
         self._error = error  # a fresh exception per waiter from the batch's failure
@@ -68,12 +71,19 @@ class GroupCommit:
             raise me.error
 
     def _lead(self, me: Waiter) -> None:
-        with self._mutex:
-            batch, self._queue = self._queue, []
+        batch: list[Waiter] = []
+
+        def take() -> list[Waiter]:
+            if not batch:
+                with self._mutex:
+                    batch.extend(self._queue)
+                    self._queue = []
+            return batch
+
         try:
-            self._commit(batch)
+            self._commit(take)
         except BaseException as exc:  # the transaction failed: nobody in it is durable
-            for waiter in batch:
+            for waiter in take():
                 if waiter.error is None:
                     waiter.error = exc if waiter is me else self._error(exc)
         finally:
