@@ -31,6 +31,10 @@ __all__ = ["MemoryDelivery", "OutboxDelivery", "SyncDelivery"]
 
 logger = logging.getLogger("verwerkingen_otel.delivery")
 
+OUTBOX_TURN = 0.01
+"""Seconds between two of the outbox worker's transactions, at least: its leases and deletes for
+everything that happened meanwhile go into one short transaction without an fsync of its own."""
+
 
 def _stored_record(row: OutboxRow) -> Record:
     """An outbox row holds the POST body as the JSON text that is sent."""
@@ -87,7 +91,7 @@ class _DeliveryBase:
     def __init__(self, exporters: Sequence[ActionExporter], store: Store, *, concurrency: int,
                  policy: RetryPolicy | None, make_record: Callable[[OutboxRow], Record],
                  meter_provider: metrics.MeterProvider | None, lease_factor: int = 2,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, min_turn: float = 0.0) -> None:
         names = [e.name for e in exporters]
         if len(set(names)) != len(names):
             raise ValueError(f"exporters: each name may occur once, got {names}")
@@ -98,7 +102,8 @@ class _DeliveryBase:
         self._clock = clock
         self._worker = Worker(store, exporters, kind=self.kind, concurrency=concurrency,
                                policy=policy or RetryPolicy(), make_record=make_record,
-                               meter_provider=meter_provider, lease_factor=lease_factor, clock=clock)
+                               meter_provider=meter_provider, lease_factor=lease_factor, clock=clock,
+                               min_turn=min_turn)
         ref = weakref.ref(self._worker)
         os.register_at_fork(after_in_child=lambda: after_fork(ref))
 
@@ -160,7 +165,7 @@ class OutboxDelivery(_DeliveryBase):
             raise RecordingError(f"outbox: {exc}") from None
         self.outbox = outbox
         super().__init__(exporters, outbox, concurrency=concurrency, policy=policy, make_record=_stored_record,
-                         meter_provider=meter_provider, clock=clock)
+                         meter_provider=meter_provider, clock=clock, min_turn=OUTBOX_TURN)
         released = outbox.release_stale_leases()
         waiting = outbox.pending(self._names)
         if waiting:

@@ -73,9 +73,10 @@ class Worker:
     def __init__(self, store: Store, exporters: Sequence[ActionExporter], *, kind: str,
                  concurrency: int, policy: RetryPolicy, make_record: Callable[[OutboxRow], Record],
                  meter_provider: metrics.MeterProvider | None = None, lease_factor: int = 2,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, min_turn: float = 0.0) -> None:
         self.store = store
         self.clock = clock
+        self.min_turn = min_turn  # seconds between two store transactions of ours, at least
         # Rows leased per sender: a few keep senders busy between the dispatcher's commits;
         # an in-memory store has no commits to gather, so it leases more per turn.
         self.lease_factor = max(1, lease_factor)
@@ -142,12 +143,18 @@ class Worker:
     # dispatcher ---------------------------------------------------------------------------
 
     def _dispatch(self) -> None:
-        last_checkpoint = time.monotonic()
+        last_checkpoint = last_turn = time.monotonic()
         while True:
             try:
                 if self._outcomes and not self._stop and len(self._outcomes) < self.concurrency:
                     time.sleep(COALESCE)  # a moment for more outcomes: one commit for many
-                self._turn()
+                since = time.monotonic() - last_turn
+                if since < self.min_turn and not self._stop:
+                    # A stream of actions wakes us per action: gather them instead, so the
+                    # request path meets one short worker transaction per interval, not per action.
+                    time.sleep(self.min_turn - since)
+                if self._turn():
+                    last_turn = time.monotonic()
                 if self._stop:
                     return
                 writes = self.store.writes
