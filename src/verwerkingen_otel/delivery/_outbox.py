@@ -108,12 +108,13 @@ class Outbox:
             try:
                 # Without stopping anyone: its fsync of the database file never lands in the
                 # request path's critical section. When it catches up, the next write starts
-                # the WAL over. Under a steady stream of writes it may never quite catch up: once
-                # the WAL is past CATCH_UP frames, our writers are held back for the few frames
-                # that arrived meanwhile (rare: the WAL stays bounded).
+                # the WAL over. Under a steady stream of writes it never quite catches up (frames
+                # arrive while it copies): once the WAL is past CATCH_UP frames, our writers are
+                # held back for the few that arrived meanwhile, so the WAL starts over (rare: once
+                # per CATCH_UP frames written; the WAL stays bounded).
                 self.writes = 0
-                _, frames, copied = self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[0]
-                if frames > CATCH_UP and copied < frames:
+                frames = self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[0][1]
+                if frames > CATCH_UP:
                     with self._lock:
                         self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             except sqlite3.Error:
