@@ -5,8 +5,11 @@
     exporter (so deletes compete with the inserts, as in production);
 (2) a bare SQLite WAL `INSERT` + `COMMIT` of the same row, same `synchronous` setting;
 (3) a whole decorated call in outbox mode and in memory mode (the synchronous `outbox` default;
-    `synchronous` applies to (1) and (2)), vs a bare OpenTelemetry span with the same attributes.
-Targets: median(1) <= 2 x median(2); p99(1) <= 10 x median(1).
+    `synchronous` applies to (1) and (2)), vs a bare OpenTelemetry span with the same attributes;
+(4) issue 10's floor: the decorated call in outbox mode (worker delivering meanwhile) vs
+    (a bare span + one raw FULL insert+commit), in interleaved rounds, the ratio of the medians
+    per round.
+Targets: median(1) <= 2 x median(2); p99(1) <= 10 x median(1); (4) <= 1.5 x.
 
     .venv/bin/python benchmarks/outbox_write.py [--calls N] [--synchronous FULL|NORMAL]
 """
@@ -33,8 +36,8 @@ from verwerkingen_otel.model import verwerkingsactie_attributes
 from verwerkingen_otel.delivery import MemoryDelivery, OutboxDelivery
 from verwerkingen_otel.delivery import Record
 from verwerkingen_otel.model import Vertrouwelijkheid, VerwerktObject, VerwerktSoortGegeven, Verwerkingsactie
-from verwerkingen_otel.delivery import _SCHEMA
-from verwerkingen_otel.capture import register_exporter
+from verwerkingen_otel.delivery._outbox_schema import SCHEMA as _SCHEMA
+from verwerkingen_otel.delivery import register_exporter
 
 BSN = "999993653"  # an official test BSN
 
@@ -157,6 +160,46 @@ def main() -> None:
 
     timed(bare_span, 200)
     span_samples = timed(bare_span, options.calls)
+
+    # (4) the floor, interleaved: decorated outbox call vs bare span + one raw FULL commit
+    floor_outbox = vo.configure(exporters="null", outbox=os.path.join(tmp, "floor.db"))
+    full = sqlite3.connect(os.path.join(tmp, "full.db"))
+    full.execute("PRAGMA journal_mode = WAL")
+    full.execute("PRAGMA synchronous = FULL")
+    full.executescript(_SCHEMA)
+
+    def full_insert() -> None:
+        full.execute("INSERT INTO outbox (record_id, exporter, body, created, next_attempt) VALUES (?, ?, ?, ?, ?)",
+                     (str(uuid.uuid4()), "api", body, now, now))
+        full.commit()
+
+    timed(lambda: fn(BSN), 200)
+    ratios, deco_all = [], []
+    per_round = max(100, options.calls // 10)
+    clock = time.perf_counter_ns
+
+    def one(call: Callable[[], object]) -> float:
+        start = clock()
+        call()
+        return (clock() - start) / 1000.0
+
+    for _ in range(10):  # interleaved call by call: the three see the same disk, moment by moment
+        d, sp, fu = [], [], []
+        for _ in range(per_round):
+            d.append(one(lambda: fn(BSN)))
+            sp.append(one(bare_span))
+            fu.append(one(full_insert))
+        deco_all += d
+        ratios.append(statistics.median(d) / (statistics.median(sp) + statistics.median(fu)))
+    floor_outbox.force_flush(30.0)
+    ratios.sort()
+    fm, fp = stats(deco_all)
+    print(f"decorated call, outbox mode, vs bare span + one raw FULL commit, interleaved call by call,"
+          f" 10 blocks of {per_round}:")
+    print(f"  ratio of medians per block    {ratios[0]:5.2f}-{ratios[-1]:5.2f} x (median {statistics.median(ratios):.2f})"
+          f"   (target <= 1.5)")
+    print(f"  decorated call p99/median     {fp / fm:6.2f} x   ({fm:.0f} us median, {fp:.0f} us p99)")
+    floor_outbox.shutdown(5.0)
     dm, dp = stats(deco_outbox)
     mm, mp = stats(deco_memory)
     sm, sp = stats(span_samples)

@@ -117,6 +117,28 @@ def test_unusable_outbox_fails_configure_naming_the_setting(tmp_path: Path, monk
     assert info2.value.setting == "VERWERKINGEN_OUTBOX"
 
 
+@pytest.mark.parametrize("value, synchronous", [(None, 2), ("power-loss", 2), ("process-crash", 1),
+                                                ("PROCESS-CRASH", 1)])
+def test_outbox_durability_sets_what_sqlite_syncs(tmp_path: Path, value: str | None, synchronous: int) -> None:
+    log = vo.configure(exporters="console", outbox=str(tmp_path / "outbox.db"), outbox_durability=value)
+    conn = log.delivery.outbox._connection()
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == synchronous  # 2 = FULL, 1 = NORMAL
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_bad_outbox_durability_fails_configure_naming_the_setting(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(vo.ConfigurationError) as info:
+        vo.configure(exporters="console", outbox=str(tmp_path / "o.db"), outbox_durability="fsync")
+    assert (info.value.setting, str(info.value)) == (
+        "outbox_durability", "outbox_durability: must be power-loss or process-crash")
+    monkeypatch.setenv("VERWERKINGEN_OUTBOX_DURABILITY", "crash")
+    with pytest.raises(vo.ConfigurationError) as env:
+        vo.configure(exporters="console", outbox=str(tmp_path / "o.db"))
+    assert env.value.setting == "VERWERKINGEN_OUTBOX_DURABILITY"
+    assert not (tmp_path / "o.db").exists()  # refused before anything was created
+
+
 def test_full_outbox_fails_the_annotated_call(tmp_path: Path) -> None:
     log = vo.configure(exporters="console", outbox=str(tmp_path / "outbox.db"))
     log.shutdown(1.0)  # keep the console quiet: a fresh delivery we can fill up

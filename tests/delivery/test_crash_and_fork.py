@@ -133,3 +133,42 @@ def test_gunicorn_preload_workers_share_the_outbox(logserver: LogServer, tmp_pat
     assert len(pids) == 2, out  # both forked workers recorded actions
     assert actie_namen(logserver.api_url, activiteit) == ["Raadplegen persoon"] * 31  # + the readiness probe
     assert Outbox(tmp_path / "outbox.db").pending() == 0
+
+
+def test_sigkill_while_16_threads_are_mid_commit(logserver: LogServer, tmp_path: Path) -> None:
+    """Group commit and a crash: every call that returned is delivered (once), no call that raised is."""
+    import sqlite3
+
+    activiteit, outbox = str(uuid.uuid4()), tmp_path / "outbox.db"
+    Outbox(outbox).close()
+    with sqlite3.connect(outbox) as conn:  # a real SQLite error for some rows, inside shared commits
+        conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.body LIKE '%\"actieNaam\":\"refuse-%'"
+                     " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.delivery.producer_threads", str(outbox), logserver.api_url, activiteit, "16"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    while sum(line.startswith("OK ") for line in lines) < 400 and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        assert line, "".join(lines[-20:])
+        lines.append(line)
+    proc.send_signal(signal.SIGKILL)  # 16 threads recording: commits are under way
+    rest, _ = proc.communicate(timeout=10)
+    assert proc.returncode == -signal.SIGKILL
+    lines += rest.splitlines(keepends=True)
+    complete = [line.split() for line in lines if line.endswith("\n") and len(line.split()) == 2]
+    returned = {name for kind, name in complete if kind == "OK"}
+    raised = {name for kind, name in complete if kind == "ERR"}
+    assert len(returned) >= 400 and raised
+    assert all(name.startswith("ok-") for name in returned)
+    assert all(name.startswith("refuse-") for name in raised)  # only the refused rows failed, not their batches
+    replay = producer(outbox, logserver.api_url, activiteit, 0)
+    out, _ = replay.communicate(timeout=120)
+    assert out.split() == ["SUBMITTED", "FLUSHED"], out
+    namen = actie_namen(logserver.api_url, activiteit)
+    assert len(namen) == len(set(namen))  # exactly once
+    assert returned <= set(namen)  # every call that returned is delivered
+    assert not raised & set(namen)  # no call that raised is
+    assert not [n for n in namen if n.startswith("refuse-")]

@@ -48,7 +48,8 @@ from ._pipeline import (
     install,
     shutdown,
 )
-from ._settings import ENV_PREFIX, SETTINGS, Settings, check_annotation, host_allowed, load_settings
+from ._setting_values import host_allowed
+from ._settings import ENV_PREFIX, SETTINGS, Settings, check_annotation, load_settings
 from ._span_exporter import VerwerkingenlogExporter
 from ._verwerking import Verwerking, current_verwerking, verwerking
 

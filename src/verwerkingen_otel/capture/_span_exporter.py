@@ -50,7 +50,7 @@ class VerwerkingenlogExporter(SpanExporter):
                                                    "the path of the outbox file")
             exporter = ApiExporter(settings.api_url, client_id=settings.client_id, secret=settings.secret,
                                    token=settings.token, timeout=settings.timeout, verify=verify, cert=cert)
-            delivery = OutboxDelivery([exporter], settings.outbox)
+            delivery = OutboxDelivery([exporter], settings.outbox, durability=settings.outbox_durability)
         self.delivery = delivery
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:

@@ -31,6 +31,10 @@ __all__ = ["MemoryDelivery", "OutboxDelivery", "SyncDelivery"]
 
 logger = logging.getLogger("verwerkingen_otel.delivery")
 
+OUTBOX_TURN = 0.01
+"""Seconds between two of the outbox worker's transactions, at least: its leases and deletes for
+everything that happened meanwhile go into one short transaction without an fsync of its own."""
+
 
 def _stored_record(row: OutboxRow) -> Record:
     """An outbox row holds the POST body as the JSON text that is sent."""
@@ -91,7 +95,8 @@ class _DeliveryBase:
 
     def __init__(self, exporters: Sequence[ActionExporter], store: Store, *, concurrency: int,
                  policy: RetryPolicy | None, make_record: Callable[[OutboxRow], Record],
-                 meter_provider: metrics.MeterProvider | None, lease_factor: int = 2) -> None:
+                 meter_provider: metrics.MeterProvider | None, lease_factor: int = 2,
+                 clock: Callable[[], float] = time.time, min_turn: float = 0.0) -> None:
         names = [e.name for e in exporters]
         if len(set(names)) != len(names):
             raise ValueError(f"exporters: each name may occur once, got {names}")
@@ -100,9 +105,11 @@ class _DeliveryBase:
         self._span_names = [e.name for e in exporters if wants_span(e)]
         self._store = store
         self._shut = False
+        self._clock = clock
         self._worker = Worker(store, exporters, kind=self.kind, concurrency=concurrency,
                                policy=policy or RetryPolicy(), make_record=make_record,
-                               meter_provider=meter_provider, lease_factor=lease_factor)
+                               meter_provider=meter_provider, lease_factor=lease_factor, clock=clock,
+                               min_turn=min_turn)
         ref = weakref.ref(self._worker)
         os.register_at_fork(after_in_child=lambda: after_fork(ref))
 
@@ -154,15 +161,17 @@ class OutboxDelivery(_DeliveryBase):
 
     def __init__(self, exporters: Sequence[ActionExporter], path: str | os.PathLike[str], *,
                  concurrency: int = 4, policy: RetryPolicy | None = None,
-                 synchronous: str = "FULL", lease: float | None = None,
-                 meter_provider: metrics.MeterProvider | None = None) -> None:
+                 durability: str = "power-loss", synchronous: str | None = None,
+                 lease: float | None = None, meter_provider: metrics.MeterProvider | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         try:
-            outbox = Outbox(path, synchronous=synchronous, lease=lease if lease is not None else 120.0)
+            outbox = Outbox(path, durability=durability, synchronous=synchronous,
+                            lease=lease if lease is not None else 120.0)
         except OutboxError as exc:
             raise RecordingError(f"outbox: {exc}") from None
         self.outbox = outbox
         super().__init__(exporters, outbox, concurrency=concurrency, policy=policy, make_record=_stored_record,
-                         meter_provider=meter_provider)
+                         meter_provider=meter_provider, clock=clock, min_turn=OUTBOX_TURN)
         released = outbox.release_stale_leases()
         waiting = outbox.pending(self._names)
         if waiting:
@@ -183,7 +192,7 @@ class OutboxDelivery(_DeliveryBase):
         try:
             content = encode_body(actie.to_api())
             bodies = {name: with_span(content, span) for name in self._span_names} if self._span_names else None
-            self.outbox.add(new_uuid4(), content, self._names, bodies=bodies)
+            self.outbox.add(new_uuid4(), content, self._names, self._clock(), bodies=bodies)
         except OutboxError as exc:
             raise RecordingError(f"could not record the verwerkingsactie: {exc}") from None
         except (TypeError, ValueError) as exc:

@@ -8,7 +8,8 @@
      │                       on the request path it becomes a RecordingError
      └── DeliveryFailure     an exporter could not deliver one record; the worker decides
           ├── RetryableFailure   408/425/429/5xx or a network error: try again (Retry-After)
-          ├── AuthFailure        401/403: credentials or grants wrong; retried, reported loudly
+          ├── AuthFailure        401/403: credentials or grants wrong (retried, reported loudly),
+          │                      or a 403 for one record's grant (dead-lettered after 5 tries)
           └── PermanentFailure   any other 4xx: dead-lettered with the log's problem JSON
 
 Messages never contain personal data; causes are chained.
@@ -55,10 +56,12 @@ class RetryableFailure(DeliveryFailure):
 class AuthFailure(DeliveryFailure):
     """401/403: credentials or grants are wrong; retried with backoff, reported loudly.
 
-    A 403 for one record while the exporter's others are accepted is that record's grant problem
-    and is dead-lettered after a few tries, with `problem` (the worker decides, see `_policy`)."""
+    A 403 (`status`) while the exporter's other records are accepted is that record's grant
+    problem: the worker dead-letters it after a few tries, with `problem` (the log's JSON).
+    """
 
-    def __init__(self, message: str = "", status: int | None = None, problem: dict[str, Any] | None = None) -> None:
+    def __init__(self, message: str = "", status: int | None = None,
+                 problem: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.problem = problem or {}

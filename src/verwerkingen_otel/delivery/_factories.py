@@ -72,10 +72,12 @@ def api_exporter(settings: Any) -> ActionExporter:
 
 
 def outbox_delivery(settings: Any, exporters: Sequence[ActionExporter]) -> OutboxDelivery:
-    """`delivery=outbox` (the default): the durable outbox at `outbox`."""
+    """`delivery=outbox` (the default): the durable outbox at `outbox`, as durable as
+    `outbox_durability` says (checked by the settings)."""
     path = settings.outbox or DEFAULT_OUTBOX
     try:
-        return OutboxDelivery(exporters, path, concurrency=settings.concurrency, policy=_policy(settings))
+        return OutboxDelivery(exporters, path, concurrency=settings.concurrency, policy=_policy(settings),
+                              durability=settings.outbox_durability)
     except RecordingError as exc:  # the message starts "outbox: "; the setting's own name replaces it
         raise settings.error("outbox", str(exc).removeprefix("outbox: ")) from None
 

@@ -45,9 +45,9 @@ class MemoryStore:
                 self._ready[exporter].append(rowid)
             return True
 
-    def claim(self, exporter: str, limit: int) -> list[OutboxRow]:
+    def claim(self, exporter: str, limit: int, now: float | None = None) -> list[OutboxRow]:
         with self._lock:
-            now = time.time()
+            now = time.time() if now is None else now
             delayed, ready = self._delayed[exporter], self._ready[exporter]
             while delayed and delayed[0][0] <= now:
                 ready.append(heapq.heappop(delayed)[1])
@@ -74,14 +74,19 @@ class MemoryStore:
 
     def cycle(self, delivered: Iterable[int], retry: Iterable[tuple[int, float, str]],
               dead: Iterable[tuple[int, int | None, str]], release: Iterable[int],
-              claims: Sequence[tuple[str, int]]) -> dict[str, list[OutboxRow]]:
+              claims: Sequence[tuple[str, int]], now: float | None = None,
+              resume: Sequence[str] = ()) -> dict[str, list[OutboxRow]]:
         self.complete(delivered, retry, dead)
         with self._lock:
             for rowid in reversed(list(release)):
                 row = self._rows.get(rowid)
                 if row is not None:
                     self._ready[row.exporter].appendleft(rowid)
-        return {exporter: self.claim(exporter, limit) for exporter, limit in claims}
+            for exporter in resume:  # the log is back: what backed off during the outage goes now
+                delayed = self._delayed[exporter]
+                self._ready[exporter].extend(rowid for _, rowid in sorted(delayed))
+                delayed.clear()
+        return {exporter: self.claim(exporter, limit, now) for exporter, limit in claims}
 
     def checkpoint(self) -> None:
         pass

@@ -20,16 +20,18 @@ import sqlite3
 import threading
 import time
 import weakref
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from ._outbox_tx import Transaction
+from ._outbox_file import create_file, open_connection
+from ._outbox_group import GroupCommit, Waiter
 from ._outbox_guard import check_directory, lease_is_stale, lease_owner, secure_companions
-from ._outbox_schema import INSERT, SCHEMA, DeadLetter, OutboxError, OutboxRow, id_filter
+from ._outbox_tx import Transaction, rollback
+from ._outbox_schema import DURABILITY, INSERT, DeadLetter, OutboxError, OutboxRow, id_filter
 
 __all__ = ["DeadLetter", "Outbox", "OutboxError", "OutboxRow"]
 
-WAL_SIZE_LIMIT = 64 * 1024 * 1024
-"""Bytes the WAL file is truncated back to after a checkpoint lets it start over."""
+CATCH_UP = 4096
+"""WAL frames (pages) beyond which a checkpoint holds our writers back to catch up (≈ 16 MB)."""
 
 # Connections inherited across fork(): kept referenced so the child never closes (and so
 # never checkpoints or unlinks) what belongs to the parent.
@@ -39,9 +41,13 @@ _ABANDONED: list[sqlite3.Connection] = []
 class Outbox:
     """A SQLite outbox file; thread-safe, fork-safe, shareable between processes."""
 
-    def __init__(self, path: str | os.PathLike[str], *, synchronous: str = "FULL",
-                 busy_timeout: float = 5.0, lease: float = 60.0) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, synchronous: str | None = None,
+                 durability: str = "power-loss", busy_timeout: float = 5.0, lease: float = 60.0) -> None:
         self.path = os.fspath(path)
+        if durability not in DURABILITY:
+            raise ValueError(f"outbox durability must be one of {', '.join(DURABILITY)}")
+        self.durability = durability
+        synchronous = synchronous or DURABILITY[durability]
         if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise ValueError("outbox synchronous must be OFF, NORMAL, FULL or EXTRA")
         self.synchronous = synchronous.upper()
@@ -56,6 +62,8 @@ class Outbox:
         self.writes = 0  # commits since the last checkpoint (the worker checkpoints by it)
         self._pid = os.getpid()
         self._closed = False
+        # Request-path writes go through one group commit: concurrent callers share a transaction.
+        self._group = GroupCommit(self._commit_group, self._batch_error)
         check_directory(self.path)
         self._create_file()
         secure_companions(self.path)  # before SQLite opens what may already be there
@@ -69,22 +77,7 @@ class Outbox:
     # --- file and connection ----------------------------------------------------------------
 
     def _create_file(self) -> None:
-        """Create the file 0600 (its WAL and shm files inherit that), refusing symlinks."""
-        directory = os.path.dirname(os.path.abspath(self.path))
-        try:
-            if not os.path.isdir(directory):
-                os.makedirs(directory, mode=0o700, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o600)
-            try:
-                mode = os.fstat(fd).st_mode & 0o777
-                if mode & 0o077:
-                    os.fchmod(fd, 0o600)
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            raise OutboxError(
-                f"cannot create the outbox file {self.path!r}: {exc.strerror or exc}"
-            ) from None
+        create_file(self.path)
 
     def _connection(self) -> sqlite3.Connection:
         if self._closed:
@@ -104,25 +97,7 @@ class Outbox:
         return self._conn
 
     def _open(self, autocheckpoint: bool) -> sqlite3.Connection:
-        try:
-            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            # Delivered bodies hold BSNs: overwrite deleted rows instead of leaving them in free
-            # pages (the default of some SQLite builds only). Old WAL frames still hold them
-            # until the WAL restarts; docs/security.md says so.
-            conn.execute("PRAGMA secure_delete = ON")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchall()[0][0]
-            if str(mode).lower() != "wal":
-                raise OutboxError(f"the outbox {self.path!r} cannot use WAL mode")
-            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-            if not autocheckpoint:
-                conn.execute("PRAGMA wal_autocheckpoint = 0")
-            conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
-            conn.executescript(SCHEMA)
-        except sqlite3.Error as exc:
-            raise OutboxError(f"cannot open the outbox {self.path!r}: {exc}") from None
-        return conn
+        return open_connection(self.path, self.busy_timeout, self.synchronous, autocheckpoint)
 
     def checkpoint(self) -> None:
         """Copy the WAL into the database (PASSIVE: never blocks writers). Worker side only."""
@@ -133,14 +108,17 @@ class Outbox:
                 self._connection()  # settles fork state first
                 self._checkpointer = self._open(autocheckpoint=True)
             try:
-                # The bulk without stopping anyone; then, holding our writers back for the few
-                # frames that arrived meanwhile, the rest, so the next write can start the WAL
-                # over (under a steady stream of writes a passive checkpoint alone never
-                # catches up, and the WAL would grow without end).
-                self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                with self._lock:
-                    self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    self.writes = 0
+                # Without stopping anyone: its fsync of the database file never lands in the
+                # request path's critical section. When it catches up, the next write starts
+                # the WAL over. Under a steady stream of writes it never quite catches up (frames
+                # arrive while it copies): once the WAL is past CATCH_UP frames, our writers are
+                # held back for the few that arrived meanwhile, so the WAL starts over (rare: once
+                # per CATCH_UP frames written; the WAL stays bounded).
+                self.writes = 0
+                frames = self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[0][1]
+                if frames > CATCH_UP:
+                    with self._lock:
+                        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             except sqlite3.Error:
                 pass  # busy now; the next one catches up
 
@@ -173,6 +151,7 @@ class Outbox:
 
     def _reset_after_fork(self) -> None:
         self._depth = 0
+        self._group.reset()
         self._lock = threading.RLock()
         self._checkpoint_lock = threading.Lock()
 
@@ -180,15 +159,41 @@ class Outbox:
 
     def add(self, record_id: str, body: str, exporters: Sequence[str], now: float | None = None,
             bodies: Mapping[str, str] | None = None) -> None:
-        """Store one action for each exporter in one transaction; OutboxError if that fails.
-        `bodies` gives some exporters a body of their own (one that carries the span)."""
+        """Store one action for each exporter; return once it is durable, OutboxError if not.
+        `bodies` gives some exporters a body of their own (one that carries the span).
+
+        Callers at the same moment share one transaction (group commit, `_outbox_group`); each
+        caller's rows are all-or-nothing (a savepoint each) and it returns only after the commit
+        that holds them.
+        """
         now = time.time() if now is None else now
+        own = bodies or {}
+        self._group.submit([(record_id, e, own.get(e, body), now, now) for e in exporters])
+
+    def _commit_group(self, take: Callable[[], list[Waiter]]) -> None:
         with self._write() as conn:
-            if len(exporters) == 1 and not bodies:
-                conn.execute(INSERT, (record_id, exporters[0], body, now, now))
-            else:
-                own = bodies or {}
-                conn.executemany(INSERT, [(record_id, e, own.get(e, body), now, now) for e in exporters])
+            batch = take()  # holding the write lock: whoever queued while we waited for it joins
+            if len(batch) == 1:  # the lone caller: exactly today's transaction
+                conn.executemany(INSERT, batch[0].rows)
+                return
+            for waiter in batch:
+                try:
+                    conn.execute("SAVEPOINT record")
+                    conn.executemany(INSERT, waiter.rows)
+                    conn.execute("RELEASE record")
+                except sqlite3.Error as exc:  # this caller's rows only; the others still commit
+                    try:
+                        conn.execute("ROLLBACK TO record")
+                        conn.execute("RELEASE record")
+                    except sqlite3.Error:
+                        rollback(conn)
+                        raise exc from None
+                    waiter.error = OutboxError(f"cannot write the outbox {self.path!r}: {exc}")
+
+    def _batch_error(self, exc: BaseException) -> BaseException:
+        if isinstance(exc, OutboxError):
+            return OutboxError(str(exc))
+        return OutboxError(f"cannot write the outbox {self.path!r}: {type(exc).__name__}")
 
     # --- the worker ------------------------------------------------------------------------
 
@@ -244,14 +249,22 @@ class Outbox:
 
     def cycle(self, delivered: Iterable[int], retry: Iterable[tuple[int, float, str]],
               dead: Iterable[tuple[int, int | None, str]], release: Iterable[int],
-              claims: Sequence[tuple[str, int]]) -> dict[str, list[OutboxRow]]:
-        """`complete` and then `claim` for each (exporter, limit), in one transaction.
+              claims: Sequence[tuple[str, int]], now: float | None = None,
+              resume: Sequence[str] = ()) -> dict[str, list[OutboxRow]]:
+        """`complete`, make `resume` exporters' backed-off rows due, then `claim` for each
+        (exporter, limit), in one transaction without an fsync of its own (`relaxed`).
 
         The worker's whole turn costs the request path one wait for the lock, not several.
         """
-        with self._write(relaxed=True):
+        now = time.time() if now is None else now
+        with self._write(relaxed=True) as conn:
             self.complete(delivered, retry, dead, release)
-            return {exporter: self.claim(exporter, limit) for exporter, limit in claims if limit > 0}
+            for exporter in resume:  # the log is back: what backed off during the outage goes now
+                conn.execute(
+                    "UPDATE outbox SET next_attempt = ? WHERE exporter = ? AND attempts > 0"
+                    " AND next_attempt > ? AND lease_until <= ? AND IFNULL(last_error, '') NOT LIKE 'HTTP 403%'",
+                    (now, exporter, now, now))
+            return {exporter: self.claim(exporter, limit, now) for exporter, limit in claims if limit > 0}
 
     def release_stale_leases(self) -> int:
         """Free rows leased by processes that are gone (or by an earlier life of our pid)."""

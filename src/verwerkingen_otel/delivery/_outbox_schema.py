@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 from ._errors import OutboxError
 
-__all__ = ["DeadLetter", "INSERT", "OutboxError", "OutboxRow", "SCHEMA", "id_filter", "pid_alive"]
+__all__ = ["DURABILITY", "DeadLetter", "INSERT", "OutboxError", "OutboxRow", "SCHEMA", "id_filter", "pid_alive"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -38,6 +38,11 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     UNIQUE (record_id, exporter)
 );
 """
+
+DURABILITY = {"power-loss": "FULL", "process-crash": "NORMAL"}
+"""`outbox_durability` -> SQLite's `synchronous` in WAL mode. FULL: the WAL is fsynced at every
+(group) commit, so a returned call survives a power cut. NORMAL: written to the OS at commit,
+fsynced only at checkpoints, so it survives the process's death but not the machine's."""
 
 INSERT = "INSERT INTO outbox (record_id, exporter, body, created, next_attempt) VALUES (?, ?, ?, ?, ?)"
 

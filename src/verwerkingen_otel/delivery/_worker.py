@@ -1,14 +1,17 @@
 """The delivery worker: one dispatcher thread and `concurrency` sender threads over one store.
 
 The dispatcher is the only one that touches the store on the worker side: it leases due rows,
-hands them to senders and applies their outcomes in batches (one transaction for many
-deletes). Each failing record waits by its own attempt count (`_policy`). Per exporter it also
-keeps a failure streak, used only while none of its records is accepted: then a retryable or
-auth failure pauses that exporter (exponential backoff with jitter, or the log's Retry-After up
-to a cap) and probes with one record at a time until one gets through, so an outage costs one
-request per backoff, not one per waiting action; a record that fails while others get through
-slows nobody. A record the log refuses for good (other 4xx) goes to the
-dead letters; nothing behind it waits. Threads are daemons, restarted in a forked child.
+hands them to senders and applies their outcomes in batches (one transaction, no fsync of its
+own, for many deletes and leases). A failed record waits by its *own* attempt count (capped,
+jittered; the log's Retry-After honoured up to a cap), so one failing record never holds up the
+others. Per exporter the dispatcher also keeps a failure streak: after a failure it sends one
+record at a time (a probe); a second failure in a row means the log itself is failing, and the
+exporter pauses (backoff by the streak), so an outage costs one request per backoff, not one per
+waiting action. The first success ends the streak and makes the records that backed off during
+the outage due again. 403 for one record while others are accepted is that record's grant
+problem: dead-lettered after `refused_attempts` tries; 401 (and 403 on everything) is retried,
+loudly, never dead-lettered. Other 4xx dead-letter at once. Threads are daemons, restarted in a
+forked child. `clock` (wall time, seconds) is injectable, so tests need no sleeps.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ COALESCE = 0.005
 class Store(Protocol):
     def cycle(self, delivered: Iterable[int], retry: Iterable[tuple[int, float, str]],
               dead: Iterable[tuple[int, int | None, str]], release: Iterable[int],
-              claims: Sequence[tuple[str, int]]) -> dict[str, list[OutboxRow]]: ...
+              claims: Sequence[tuple[str, int]], now: float | None = None,
+              resume: Sequence[str] = ()) -> dict[str, list[OutboxRow]]: ...
     def checkpoint(self) -> None: ...
     @property
     def writes(self) -> int: ...
@@ -54,7 +58,7 @@ class Store(Protocol):
 class _Outcome:
     exporter: str
     row: OutboxRow
-    kind: str  # "delivered" | "retry" | "auth" | "dead"
+    kind: str  # "delivered" | "returned" | "retry" | "auth" (401) | "refused" (403) | "dead"
     retry_after: float | None = None
     reason: str = ""
     status: int | None = None
@@ -68,8 +72,11 @@ class Worker:
 
     def __init__(self, store: Store, exporters: Sequence[ActionExporter], *, kind: str,
                  concurrency: int, policy: RetryPolicy, make_record: Callable[[OutboxRow], Record],
-                 meter_provider: metrics.MeterProvider | None = None, lease_factor: int = 2) -> None:
+                 meter_provider: metrics.MeterProvider | None = None, lease_factor: int = 2,
+                 clock: Callable[[], float] = time.time, min_turn: float = 0.0) -> None:
         self.store = store
+        self.clock = clock
+        self.min_turn = min_turn  # seconds between two store transactions of ours, at least
         # Rows leased per sender: a few keep senders busy between the dispatcher's commits;
         # an in-memory store has no commits to gather, so it leases more per turn.
         self.lease_factor = max(1, lease_factor)
@@ -96,7 +103,8 @@ class Worker:
         # given back instead of sent into a failing log (or past its Retry-After).
         self._tripped: dict[str, bool] = {name: False for name in self.exporters}
         self._failed_at: dict[str, float] = {name: 0.0 for name in self.exporters}
-        self._last_delivered: dict[str, float] = {name: float("-inf") for name in self.exporters}
+        self._last_ok: dict[str, float] = {name: float("-inf") for name in self.exporters}
+        self._refused_at: dict[int, float] = {}  # row id -> when its first 403 try began
         self._threads: list[threading.Thread] = []
 
     def ensure_started(self) -> None:
@@ -135,12 +143,18 @@ class Worker:
     # dispatcher ---------------------------------------------------------------------------
 
     def _dispatch(self) -> None:
-        last_checkpoint = time.monotonic()
+        last_checkpoint = last_turn = time.monotonic()
         while True:
             try:
                 if self._outcomes and not self._stop and len(self._outcomes) < self.concurrency:
                     time.sleep(COALESCE)  # a moment for more outcomes: one commit for many
-                self._turn()
+                since = time.monotonic() - last_turn
+                if since < self.min_turn and not self._stop:
+                    # A stream of actions wakes us per action: gather them instead, so the
+                    # request path meets one short worker transaction per interval, not per action.
+                    time.sleep(self.min_turn - since)
+                if self._turn():
+                    last_turn = time.monotonic()
                 if self._stop:
                     return
                 writes = self.store.writes
@@ -158,18 +172,19 @@ class Worker:
 
     def _turn(self) -> bool:
         """Apply finished outcomes and lease new rows, in one store transaction."""
-        delivered, retry, dead, release = self._take_outcomes()
+        delivered, retry, dead, release, resume = self._take_outcomes()
         claims = [] if self._stop else self._claims()
-        if not (delivered or retry or dead or release or claims):
+        if not (delivered or retry or dead or release or claims or resume):
             return False
-        for name, rows in self.store.cycle(delivered, retry, dead, release, claims).items():
+        turn = self.store.cycle(delivered, retry, dead, release, claims, now=self.clock(), resume=resume)
+        for name, rows in turn.items():
             for row in rows:
                 self._inflight[name] += 1
                 self._work.put((name, row))
         return True
 
     def _claims(self) -> list[tuple[str, int]]:
-        now = time.time()
+        now = self.clock()
         # Lease up to `lease_factor` rows a sender: a few rows wait ready, so senders stay busy
         # while the dispatcher gathers outcomes into fewer, larger transactions.
         free = self.lease_factor * self.concurrency - sum(self._inflight.values())
@@ -192,7 +207,7 @@ class Worker:
     def _next_wait(self) -> float:
         if self._outcomes:
             return 0.0
-        now = time.time()
+        now = self.clock()
         if sum(self._inflight.values()) >= self.lease_factor * self.concurrency:
             return 1.0
         wait = 1.0
@@ -210,18 +225,17 @@ class Worker:
         return wait
 
     def _take_outcomes(self) -> tuple[list[int], list[tuple[int, float, str]],
-                                      list[tuple[int, int | None, str]], list[int]]:
+                                      list[tuple[int, int | None, str]], list[int], list[str]]:
         """Sort finished tries into store changes; count, log and pause exporters meanwhile."""
         release: list[int] = []
         delivered: list[int] = []
         retry: list[tuple[int, float, str]] = []
         dead: list[tuple[int, int | None, str]] = []
+        resume: list[str] = []
         batch: list[_Outcome] = []
         while self._outcomes:
             batch.append(self._outcomes.popleft())
-        if not batch:
-            return delivered, retry, dead, release
-        now = time.time()
+        now = self.clock()
         for o in batch:
             self._inflight[o.exporter] -= 1
             attrs = {"exporter": o.exporter, "delivery": self.kind}
@@ -229,60 +243,61 @@ class Worker:
                 release.append(o.row.rowid)
             elif o.kind == "delivered":
                 delivered.append(o.row.rowid)
+                self._refused_at.pop(o.row.rowid, None)
+                self._last_ok[o.exporter] = max(self._last_ok[o.exporter], o.started)
                 if o.started >= self._failed_at[o.exporter]:
                     # A try that began after the last failure was known: the log is back. (One
                     # already on the wire says nothing about a Retry-After it answered since.)
+                    if self._failures[o.exporter] >= 2 and o.exporter not in resume:
+                        resume.append(o.exporter)  # rows that backed off during the outage: due now
                     self._failures[o.exporter] = 0
                     self._paused_until[o.exporter] = 0.0
-                self._last_delivered[o.exporter] = now
                 self.instruments.delivered.add(1, attrs)
                 self.instruments.latency.record(max(0.0, now - o.row.created), attrs)
-            elif o.kind == "dead":
+            elif o.kind == "dead" or (o.kind == "refused" and self._refused_for_good(o)):
+                self._refused_at.pop(o.row.rowid, None)
+                if o.kind == "refused":
+                    self._tripped[o.exporter] = False  # its own problem: the others go on at once
                 dead.append((o.row.rowid, o.status, json.dumps(o.problem or {})))
                 self.instruments.dead_lettered.add(1, attrs)
                 logger.error(
-                    "verwerkingen %s delivery: exporter %r refused action %s for good (%s); moved to "
-                    "the dead letters", self.kind, o.exporter, o.row.record_id, o.reason)
+                    "verwerkingen %s delivery: exporter %r refused action %s for good (%s%s); moved to "
+                    "the dead letters", self.kind, o.exporter, o.row.record_id, o.reason,
+                    f", {o.row.attempts + 1} tries while its other actions were accepted"
+                    if o.kind == "refused" else "")
             else:
-                self._failed(o, now, retry, dead, attrs)
-        return delivered, retry, dead, release
+                retry.append(self._failed(o, now))
+                self.instruments.retried.add(1, {**attrs, "reason": o.kind})
+        return delivered, retry, dead, release, resume
 
-    def _failed(self, o: _Outcome, now: float, retry: list[tuple[int, float, str]],
-                dead: list[tuple[int, int | None, str]], attrs: dict[str, str]) -> None:
-        """A retryable or auth failure: the record's own backoff, and an exporter-wide pause
-        only when none of the exporter's records has been accepted lately (see `_policy`)."""
-        attempt = o.row.attempts + 1
-        if self.policy.accepting(self._last_delivered[o.exporter], now):
-            # Others get through: this record's own problem, and only it waits.
-            if o.kind == "auth" and o.status == 403 and self.policy.dead_letters_forbidden(attempt):
-                dead.append((o.row.rowid, 403, json.dumps(o.problem or {"status": 403})))
-                self.instruments.dead_lettered.add(1, attrs)
-                logger.error(
-                    "verwerkingen %s delivery: exporter %r refused action %s %d times (%s) while it "
-                    "accepts others: the client lacks the grant for it (e.g. create:confidential); "
-                    "moved to the dead letters", self.kind, o.exporter, o.row.record_id, attempt, o.reason)
-                return
-            at = self.policy.record_retry(attempt, o.retry_after, now)
-        else:
-            self._failures[o.exporter] += 1
-            pause = self.policy.delay(self._failures[o.exporter], o.retry_after)
-            self._paused_until[o.exporter] = max(self._paused_until[o.exporter], now + pause)
-            self._tripped[o.exporter] = False  # the pause above takes over
-            self._failed_at[o.exporter] = max(self._failed_at[o.exporter], o.ended)
-            at = self.policy.record_retry(attempt, o.retry_after, now, exporter_pause=pause)
-        retry.append((o.row.rowid, at, o.reason[:200]))
-        self.instruments.retried.add(1, {**attrs, "reason": o.kind})
-        wait = at - now
-        if o.kind == "auth":
+    def _refused_for_good(self, o: _Outcome) -> bool:
+        """A 403 is this record's own grant problem once it was refused `refused_attempts` times
+        and a record of the same exporter was accepted after its first refusal."""
+        first = self._refused_at.setdefault(o.row.rowid, o.started)
+        return o.row.attempts + 1 >= self.policy.refused_attempts and self._last_ok[o.exporter] > first
+
+    def _failed(self, o: _Outcome, now: float) -> tuple[int, float, str]:
+        """A failed try to retry: the record waits by its own attempts; the exporter by its streak."""
+        self._failures[o.exporter] += 1
+        failures = self._failures[o.exporter]
+        pause = self.policy.pause(failures, o.retry_after)
+        self._paused_until[o.exporter] = max(self._paused_until[o.exporter], now + pause)
+        self._tripped[o.exporter] = False  # the pause above takes over
+        self._failed_at[o.exporter] = max(self._failed_at[o.exporter], o.ended)
+        wait = self.policy.delay(o.row.attempts + 1, o.retry_after)
+        if o.kind in ("auth", "refused"):
             logger.error(
-                "verwerkingen %s delivery: exporter %r was refused (%s): the credentials or grants "
-                "are wrong (check VERWERKINGEN_CLIENT_ID, VERWERKINGEN_SECRET or VERWERKINGEN_TOKEN "
-                "and the client's scopes); retrying in %.1f s, nothing is dropped",
-                self.kind, o.exporter, o.reason, wait)
-        elif attempt == 1 or attempt % 10 == 0:
+                "verwerkingen %s delivery: exporter %r was refused (%s) for action %s, try %d: the "
+                "credentials or grants are wrong (check VERWERKINGEN_CLIENT_ID, VERWERKINGEN_SECRET or "
+                "VERWERKINGEN_TOKEN and the client's scopes%s); retrying in %.1f s, nothing is dropped",
+                self.kind, o.exporter, o.reason, o.row.record_id, o.row.attempts + 1,
+                ", e.g. create:confidential for a vertrouwelijk action" if o.kind == "refused" else "",
+                wait)
+        elif failures == 1 or failures % 10 == 0:
             logger.warning(
-                "verwerkingen %s delivery: exporter %r failed (%s), attempt %d of this action; "
-                "retrying in %.1f s", self.kind, o.exporter, o.reason, attempt, wait)
+                "verwerkingen %s delivery: exporter %r failed (%s), %d in a row; retrying "
+                "in %.1f s", self.kind, o.exporter, o.reason, failures, wait)
+        return o.row.rowid, now + wait, o.reason[:200]
 
     # senders --------------------------------------------------------------------------
 
@@ -294,23 +309,21 @@ class Worker:
             name, row = item
             exporter = self.exporters[name]
             outcome = _Outcome(name, row, "delivered")
-            if self._tripped[name] or self._paused_until[name] > time.time():
+            if self._tripped[name] or self._paused_until[name] > self.clock():
                 outcome.kind = "returned"
                 self._outcomes.append(outcome)
                 self.wake()
                 continue
-            outcome.started = time.time()
+            outcome.started = self.clock()
             try:
                 exporter.export(self.make_record(row))
             except RetryableFailure as exc:
-                if not self.policy.accepting(self._last_delivered[name], time.time()):
-                    self._tripped[name] = True  # the log is down: hold the others back
+                self._tripped[name] = True
                 outcome.kind, outcome.retry_after, outcome.reason = "retry", exc.retry_after, str(exc)
             except AuthFailure as exc:
-                if not self.policy.accepting(self._last_delivered[name], time.time()):
-                    self._tripped[name] = True  # credentials wrong: hold the others back
-                outcome.kind, outcome.reason = "auth", str(exc)
-                outcome.status, outcome.problem = exc.status, exc.problem
+                self._tripped[name] = True
+                outcome.kind, outcome.reason = "refused" if exc.status == 403 else "auth", str(exc)
+                outcome.problem, outcome.status = exc.problem, exc.status
             except PermanentFailure as exc:
                 status = exc.problem.get("status") if isinstance(exc.problem, dict) else None
                 outcome.kind, outcome.reason = "dead", str(exc)
@@ -319,7 +332,7 @@ class Worker:
             except Exception as exc:  # an exporter bug must not lose the record: retry it
                 self._tripped[name] = True
                 outcome.kind, outcome.reason = "retry", f"exporter raised {type(exc).__name__}"
-            outcome.ended = time.time()
+            outcome.ended = self.clock()
             self._outcomes.append(outcome)
             self.wake()
 
