@@ -41,6 +41,8 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--users", metavar="FILE", help="users file for the /inzage pages (verwerkingen-otel users add)")
     p.add_argument("--inzage-idle-timeout", type=float, default=900, metavar="SECONDS",
                    help="an /inzage session ends after this many idle seconds (default 900)")
+    from .server.ops_cli import add_serve_scale_options  # scale: counting, retention, access log format
+    add_serve_scale_options(p)
     p.set_defaults(func=_serve)
 
 
@@ -57,9 +59,12 @@ def _serve(args: argparse.Namespace) -> int:
 from .server.register_cli import add_register_parser, add_users_parser  # noqa: E402 - server: register, users
 from .web import add_coverage_parser, add_rules_parser  # noqa: E402 - web: check-rules, register coverage
 
+from .server.ops_cli import add_generate_parser, add_purge_parser  # noqa: E402 - scale: generate, purge
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_serve_parser, add_rules_parser,
                                                                  add_outbox_parser, add_users_parser,
                                                                  lambda sp: add_register_parser(sp, [add_coverage_parser])]
+SUBCOMMANDS += [add_generate_parser, add_purge_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

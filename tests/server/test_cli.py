@@ -148,12 +148,12 @@ def test_newer_schema_version_refuses_to_start(tmp_path):
     url = f"sqlite:///{tmp_path}/new.db"
     Storage(url).create_schema()
     with sqlite3.connect(tmp_path / "new.db") as conn:
-        assert conn.execute("SELECT versie FROM vl_schema_versie").fetchall() == [(1,)]
+        assert conn.execute("SELECT versie FROM vl_schema_versie").fetchall() == [(2,)]
         conn.execute("INSERT INTO vl_schema_versie (versie) VALUES (99)")
     clients = write_clients_file(tmp_path / "c.toml", {"a": (SECRET, [])})
     r = run_cli("serve", "--database", url, "--clients", str(clients))
     assert r.returncode == 2
-    assert "--database: database schema version 99 is newer than this server supports (1)" in r.stderr
+    assert "--database: database schema version 99 is newer than this server supports (2)" in r.stderr
 
 
 def test_asgi_factory_for_other_servers(tmp_path):

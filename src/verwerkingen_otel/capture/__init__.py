@@ -96,3 +96,12 @@ __all__ = [
     "verwerking",
     "verwerkingsactie",
 ]
+
+
+for _name in __all__:  # reprs and docs show the public path
+    _value = globals().get(_name)
+    if isinstance(_value, type) or callable(_value):
+        try:
+            _value.__module__ = __name__
+        except (AttributeError, TypeError):
+            pass

@@ -4,6 +4,8 @@
      └── RecordingError      the action could not be recorded: the call that processed personal
                              data fails (fail-closed); raised on the request path
     Exception
+     ├── OutboxError         the outbox file cannot be opened or written (names the path);
+     │                       on the request path it becomes a RecordingError
      └── DeliveryFailure     an exporter could not deliver one record; the worker decides
           ├── RetryableFailure   408/425/429/5xx or a network error: try again (Retry-After)
           ├── AuthFailure        401/403: credentials or grants wrong; retried, reported loudly
@@ -16,7 +18,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["AuthFailure", "DeliveryFailure", "PermanentFailure", "RecordingError", "RetryableFailure"]
+__all__ = [
+    "AuthFailure",
+    "DeliveryFailure",
+    "OutboxError",
+    "PermanentFailure",
+    "RecordingError",
+    "RetryableFailure",
+]
 
 
 class RecordingError(RuntimeError):
@@ -25,6 +34,10 @@ class RecordingError(RuntimeError):
     Fail-closed: a processing that cannot be accounted for must not look like a success.
     The message never contains personal data; the cause is chained.
     """
+
+
+class OutboxError(Exception):
+    """The outbox cannot be opened or written. The message names the path, never a record."""
 
 
 class DeliveryFailure(Exception):

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from ._errors import OutboxError
+
 __all__ = ["DeadLetter", "INSERT", "OutboxError", "OutboxRow", "SCHEMA", "id_filter", "pid_alive"]
 
 SCHEMA = """
@@ -38,10 +40,6 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 """
 
 INSERT = "INSERT INTO outbox (record_id, exporter, body, created, next_attempt) VALUES (?, ?, ?, ?, ?)"
-
-
-class OutboxError(Exception):
-    """The outbox cannot be opened or written. The message names the path, never a record."""
 
 
 @dataclass(frozen=True)

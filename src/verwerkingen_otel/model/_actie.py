@@ -147,7 +147,8 @@ class Verwerkingsactie:
 
 
 def _fill(cls: type[Any], values: dict[str, Any]) -> Any:
-    assert values.keys() == _FIELD_NAMES[cls], "from_trusted needs every field"
+    if len(values) != _FIELD_COUNTS[cls]:  # a cheap guard against a field left out (a bug of ours)
+        raise TypeError(f"{cls.__name__}.from_trusted needs every field, got {sorted(values)}")
     if not _FILLABLE[cls]:
         return cls(**values)
     obj = object.__new__(cls)
@@ -158,6 +159,7 @@ def _fill(cls: type[Any], values: dict[str, Any]) -> Any:
 _FIELD_NAMES: dict[type, set[str]] = {
     cls: {f.name for f in dataclasses.fields(cls)} for cls in (VerwerktObject, Verwerkingsactie)
 }
+_FIELD_COUNTS: dict[type, int] = {cls: len(names) for cls, names in _FIELD_NAMES.items()}
 _FILLABLE: dict[type, bool] = {
     cls: not hasattr(cls, "__slots__") and not hasattr(cls, "__post_init__") for cls in _FIELD_NAMES
 }

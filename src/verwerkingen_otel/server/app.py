@@ -124,7 +124,7 @@ def _failure_response(exc: Exception) -> Response:
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app; creates the schema on first use of the database."""
     settings = settings if settings is not None else Settings.from_env()
-    storage = Storage(settings.database_url)
+    storage = Storage(settings.database_url, count_limit=settings.count_limit)
     storage.create_schema()
     state = ServerState(settings, storage, Authenticator(settings.clients))
     register = setup_register(settings, storage)  # register of processing activities (VAR API)
@@ -156,4 +156,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.verwerkingenlog = state
     app.state.openapi_schemas = schema.load_schemas()
     app.state.register = register
+    from .ops import install_ops  # scale: /healthz, /readyz, /metrics, purge schedule
+    install_ops(app, state)
     return app

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from ..model import (
     InvalidValue, ValidationError, Verwerkingsactie, Vertrouwelijkheid, check_datetime, check_duration,
@@ -19,30 +19,20 @@ from ..model import (
 )
 from .auth import Principal
 from .bodies import body_hash, read_json_body, unstorable_strings
+from .common import NORMAAL, OPGEHEVEN, VERTROUWELIJK, forbidden, json_response
 from .errors import API_VERSION, ApiError, InvalidParam, validation_error
-from .pagination import page_body, parse_page
+from .pagination import page_body, page_response, parse_page
 from .register_api import check_known_activiteit
 from .params import Query, person_filter, vertrouwelijkheid_filter
 from .representation import actie_json, match_object_ids, new_actie, stored_objects
 from .state import state_of
-from .storage import IdempotencyConflict, NewActie, StoredActie
+from .records import IdempotencyConflict, NewActie, StoredActie
 
-NORMAAL = Vertrouwelijkheid.NORMAAL.value
-VERTROUWELIJK = Vertrouwelijkheid.VERTROUWELIJK.value
-OPGEHEVEN = Vertrouwelijkheid.OPGEHEVEN.value
 _PATCH_KEYS = frozenset({"bewaartermijn", "vertrouwelijkheid"})
-
-
-def forbidden(detail: str) -> ApiError:
-    return ApiError(403, "permission_denied", detail)
 
 
 def not_found() -> ApiError:
     return ApiError(404, "not_found", "Deze verwerkingsactie bestaat niet (meer).")
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(body, status_code=status, headers={"API-version": API_VERSION, **(headers or {})})
 
 
 def validate_actie(body: Any, *, require_all_keys: bool) -> Verwerkingsactie:
@@ -117,10 +107,10 @@ async def list_acties(request: Request) -> Response:
     if not principal.has("read:confidential") and levels != frozenset({NORMAAL}):
         raise forbidden("Met read:normal moet vertrouwelijkheid=normaal gevraagd worden, en niets anders.")
     flt = dataclasses.replace(flt, vertrouwelijkheid=levels)
-    count, acties = await state.db(state.storage.list_acties, flt, page.offset, page.size)
+    found = await state.db(state.storage.list_acties, flt, page.number, page.size)
     base = state.base_url(request)
-    return json_response(page_body(request, base, "/verwerkingsacties", page, count,
-                                   [actie_json(a, base) for a in acties]))
+    return page_response(page_body(request, base, "/verwerkingsacties", page, found,
+                                   [actie_json(a, base) for a in found.items]), found)
 
 
 def _path_uuid(request: Request, name: str) -> str | None:

@@ -17,14 +17,13 @@ from starlette.responses import Response
 from ..model import Afnemer, afnemer_from_headers
 from ..model import InvalidValue, Vertrouwelijkheid, check_uuid, format_tijdstip
 from .auth import Principal
-from .bewerking import NORMAAL, OPGEHEVEN, VERTROUWELIJK, forbidden, json_response
+from .common import NORMAAL, OPGEHEVEN, VERTROUWELIJK, forbidden, json_response
 from .errors import ApiError, validation_error
-from .pagination import page_body, parse_page
+from .pagination import page_body, page_response, parse_page
 from .params import Query, person_filter
 from .representation import inzage_json
 from .state import ServerState, state_of
-from .storage import NewActie, StoredObject
-
+from .records import NewActie, StoredObject
 
 
 def visible_levels(principal: Principal) -> frozenset[str]:
@@ -49,12 +48,12 @@ async def list_objecten(request: Request) -> Response:
         raise validation_error(q.errors)
     _require_read(principal)
     flt = dataclasses.replace(flt, vertrouwelijkheid=visible_levels(principal))
-    count, rows = await state.db(state.storage.list_objecten, flt, page.offset, page.size)
+    found = await state.db(state.storage.list_objecten, flt, page.number, page.size)
     base = state.base_url(request)
-    body = page_body(request, base, "/verwerkte-objecten", page, count,
-                     [inzage_json(o, a, base) for o, a in rows])
+    body = page_body(request, base, "/verwerkte-objecten", page, found,
+                     [inzage_json(o, a, base) for o, a in found.items])
     await log_inzage(state, request, principal, (flt.objecttype, flt.soort_object_id, flt.object_id))
-    return json_response(body)
+    return page_response(body, found)
 
 
 async def read_object(request: Request) -> Response:

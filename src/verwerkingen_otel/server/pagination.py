@@ -7,8 +7,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
+from starlette.responses import JSONResponse
 
+from .common import json_response
 from .errors import ApiError, InvalidParam
+from .records import ListPage
 
 MAX_PAGE = 10_000_000
 
@@ -37,10 +40,14 @@ def parse_page(values: list[str], size: int, errors: list[InvalidParam]) -> Page
     return Page(1, size)
 
 
-def page_body(request: Request, base_url: str, prefix: str, page: Page, count: int,
+def page_body(request: Request, base_url: str, prefix: str, page: Page, found: ListPage,
               results: list[Any]) -> dict[str, Any]:
-    """`{count, next, previous, results}`; a page past the last one is a 404."""
-    if page.number > 1 and page.offset >= count:
+    """`{count, next, previous, results}`; a page past the last one is a 404.
+
+    `count` is exact up to the server's count limit and a lower bound above it (exact on the
+    last page); `next` is there exactly when another row follows (docs/server.md, "Counting").
+    """
+    if page.number > 1 and not found.items:
         raise ApiError(404, "not_found", "Deze pagina bestaat niet.")
 
     def link(number: int) -> str:
@@ -48,10 +55,14 @@ def page_body(request: Request, base_url: str, prefix: str, page: Page, count: i
         items.append(("page", str(number)))
         return f"{base_url}{prefix}?{urlencode(items)}"
 
-    last = max(1, -(-count // page.size))
     return {
-        "count": count,
-        "next": link(page.number + 1) if page.number < last else None,
+        "count": found.count,
+        "next": link(page.number + 1) if found.has_next else None,
         "previous": link(page.number - 1) if page.number > 1 else None,
         "results": results,
     }
+
+
+def page_response(body: dict[str, Any], found: ListPage) -> JSONResponse:
+    """The list response; `Count-Exact: false` says `count` is a lower bound."""
+    return json_response(body, headers={"Count-Exact": "true" if found.exact else "false"})

@@ -12,7 +12,7 @@ from starlette.requests import Request
 
 from ..model import InvalidValue, Vertrouwelijkheid, check_date, check_uuid
 from .errors import InvalidParam
-from .storage import PersonFilter
+from .records import PersonFilter
 
 T = TypeVar("T")
 

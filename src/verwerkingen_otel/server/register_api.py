@@ -20,6 +20,7 @@ from ..model import InvalidValue, check_date, check_uuid
 from .errors import ApiError, InvalidParam, api_error_response, validation_error
 from .pagination import page_body, parse_page
 from .params import Query
+from .records import ListPage
 from .register_runtime import RegisterRuntime, register_of
 from .settings import BASE_PATH
 from .state import state_of
@@ -78,7 +79,8 @@ async def list_activiteiten(request: Request) -> Response:
         found = [a for a in found if needle in a.naam.casefold()]
     found.sort(key=lambda a: (a.naam, a.id))
     rows = found[page.offset:page.offset + page.size]
-    body = page_body(request, state.base_url(request), "/verwerkingsactiviteiten", page, len(found),
+    listed = ListPage(count=len(found), exact=True, has_next=page.offset + page.size < len(found), items=rows)
+    body = page_body(request, state.base_url(request), "/verwerkingsactiviteiten", page, listed,
                      [a.to_api() for a in rows])
     return _json(body)
 

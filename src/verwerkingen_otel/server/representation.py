@@ -11,7 +11,7 @@ import uuid
 from typing import Any, Sequence
 
 from ..model import Verwerkingsactie, VerwerktObject, format_tijdstip
-from .storage import NewActie, StoredActie, StoredObject
+from .records import NewActie, StoredActie, StoredObject
 
 # Writable fields other than vertrouwelijkheid, tijdstip and verwerkteObjecten, in API order.
 VELDEN: tuple[str, ...] = (

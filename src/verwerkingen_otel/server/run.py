@@ -48,6 +48,7 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Settings, str | None]:
             raise ConfigError("--inzage-verwerkingsactiviteit-id must be a UUID") from None
     kwargs = {} if activiteit is None else {"inzage_verwerkingsactiviteit_id": activiteit}
     kwargs.update(_register_options(args))
+    kwargs.update(_scale_settings(args))
     settings = Settings(
         database_url=database_url(args.database, option="--database"),
         clients=clients, base_url=check_base_url(args.base_url, option="--base-url"),
@@ -77,6 +78,27 @@ def _register_options(args: argparse.Namespace) -> dict[str, object]:
         raise ConfigError("--inzage-idle-timeout must be a positive number of seconds")
     return {"register_file": register or None, "strict_activiteiten": strict,
             "users_file": str(Path(users).resolve()) if users else None, "session_idle_seconds": idle}
+
+
+def _scale_settings(args: argparse.Namespace) -> dict[str, object]:
+    """Issue 15's options (absent when the parser has none of them, e.g. an older caller)."""
+    from .settings import check_bewaartermijn, check_count_limit, check_purge_interval
+    out: dict[str, object] = {}
+    if getattr(args, "count_limit", None) is not None:
+        out["count_limit"] = check_count_limit(args.count_limit)
+    if getattr(args, "default_bewaartermijn", None) is not None:
+        out["default_bewaartermijn"] = check_bewaartermijn(args.default_bewaartermijn)
+    if getattr(args, "purge_interval", None) is not None:
+        out["purge_interval"] = check_purge_interval(args.purge_interval)
+    return out
+
+
+def _scale_env(settings: Settings) -> None:
+    """Issue 15's settings for `--workers N` (each worker builds its app from the environment)."""
+    from .settings import ENV_COUNT_LIMIT, ENV_DEFAULT_BEWAARTERMIJN, ENV_PURGE_INTERVAL
+    os.environ[ENV_COUNT_LIMIT] = str(settings.count_limit)
+    os.environ[ENV_DEFAULT_BEWAARTERMIJN] = settings.default_bewaartermijn or ""
+    os.environ[ENV_PURGE_INTERVAL] = str(settings.purge_interval)
 
 
 def _check_listen(host: str, port: int) -> None:
@@ -126,6 +148,9 @@ def serve(args: argparse.Namespace) -> int:
     from .storage import SchemaTooNew
 
     log_config = _log_config(args.log_level)
+    if getattr(args, "access_log_format", "plain") == "json":
+        from .ops import json_access_log_config
+        json_access_log_config(log_config)
     logging.config.dictConfig(log_config)
     try:
         settings, dev = settings_from_args(args)
@@ -168,5 +193,6 @@ def serve(args: argparse.Namespace) -> int:
     os.environ[ENV_STRICT_ACTIVITEITEN] = "true" if settings.strict_activiteiten else ""
     os.environ[ENV_USERS] = settings.users_file or ""
     os.environ[ENV_INZAGE_IDLE] = str(settings.session_idle_seconds)
+    _scale_env(settings)
     uvicorn.run("verwerkingen_otel.server.app:create_app", factory=True, workers=args.workers, **common)
     return 0

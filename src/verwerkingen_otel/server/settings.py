@@ -34,6 +34,11 @@ ENV_REGISTER = "VERWERKINGEN_SERVER_REGISTER"
 ENV_STRICT_ACTIVITEITEN = "VERWERKINGEN_SERVER_STRICT_ACTIVITEITEN"
 ENV_USERS = "VERWERKINGEN_SERVER_USERS"
 ENV_INZAGE_IDLE = "VERWERKINGEN_SERVER_INZAGE_IDLE_TIMEOUT"
+# scale (issue 15): bounded counting, retention schedule
+ENV_COUNT_LIMIT = "VERWERKINGEN_SERVER_COUNT_LIMIT"
+ENV_DEFAULT_BEWAARTERMIJN = "VERWERKINGEN_SERVER_DEFAULT_BEWAARTERMIJN"
+ENV_PURGE_INTERVAL = "VERWERKINGEN_SERVER_PURGE_INTERVAL"
+DEFAULT_COUNT_LIMIT = 5_000
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,9 @@ class Settings:
     strict_activiteiten: bool = False  # POST with an id the register never held → 400
     users_file: str | None = None  # users of the /inzage pages
     session_idle_seconds: float = 900  # /inzage sessions end after this many idle seconds
+    count_limit: int = DEFAULT_COUNT_LIMIT  # `count` exact up to here, a lower bound above
+    default_bewaartermijn: str | None = None  # retention of actions without a bewaartermijn; None: kept
+    purge_interval: float = 0.0  # seconds between in-server purges; 0: no schedule (use `purge`)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -65,7 +73,9 @@ class Settings:
         page_size = env.get(ENV_PAGE_SIZE, "100")
         if not page_size.isdigit() or int(page_size) < 1:
             raise ConfigError(f"{ENV_PAGE_SIZE} must be a positive integer")
+        scale = _scale_from_env(env)
         return cls(
+            **scale,
             database_url=database_url(env.get(ENV_DATABASE) or DEFAULT_DATABASE, option=ENV_DATABASE),
             clients=clients,
             base_url=check_base_url(env.get(ENV_BASE_URL), option=ENV_BASE_URL),
@@ -85,6 +95,44 @@ def _positive_seconds(value: str, option: str) -> float:
         seconds = 0.0
     if not seconds > 0:
         raise ConfigError(f"{option} must be a positive number of seconds")
+    return seconds
+
+
+def _scale_from_env(env: Mapping[str, str]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    if env.get(ENV_COUNT_LIMIT):
+        out["count_limit"] = check_count_limit(env[ENV_COUNT_LIMIT], option=ENV_COUNT_LIMIT)
+    if env.get(ENV_DEFAULT_BEWAARTERMIJN):
+        out["default_bewaartermijn"] = check_bewaartermijn(env[ENV_DEFAULT_BEWAARTERMIJN],
+                                                           option=ENV_DEFAULT_BEWAARTERMIJN)
+    if env.get(ENV_PURGE_INTERVAL):
+        out["purge_interval"] = check_purge_interval(env[ENV_PURGE_INTERVAL], option=ENV_PURGE_INTERVAL)
+    return out
+
+
+def check_count_limit(value: object, *, option: str = "--count-limit") -> int:
+    text = str(value)
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{option} must be a positive integer")
+    return int(text)
+
+
+def check_bewaartermijn(value: str | None, *, option: str = "--default-bewaartermijn") -> str | None:
+    from .duration import is_duration
+    if value is None:
+        return None
+    if not is_duration(value):
+        raise ConfigError(f"{option} must be an ISO 8601 duration such as P20Y")
+    return value
+
+
+def check_purge_interval(value: object, *, option: str = "--purge-interval") -> float:
+    try:
+        seconds = float(str(value))
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0 or seconds == float("inf"):
+        raise ConfigError(f"{option} must be a number of seconds (0 = no schedule)")
     return seconds
 
 

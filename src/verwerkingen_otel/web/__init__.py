@@ -73,6 +73,15 @@ __all__ = [
 ]
 
 
+for _name in __all__:  # reprs and docs show the public path
+    _value = globals().get(_name)
+    if isinstance(_value, type) or callable(_value):
+        try:
+            _value.__module__ = __name__
+        except (AttributeError, TypeError):
+            pass
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:

@@ -41,6 +41,7 @@ from ..model import (
 )
 
 from ..capture import Annotation, current_pipeline, note_annotation
+from ._errors import RulesError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -82,10 +83,6 @@ _OBJECT_KEYS = {"from", "name", "pointer", "soort_object_id", "betrokkenheid",
                 "betrokkenheid_pointer", "soorten_gegevens"}
 # {name}, {name:converter} (Starlette) and <name>, <converter:name> (Flask/werkzeug)
 _PARAM = re.compile(r"\{(?P<s>[A-Za-z_][A-Za-z0-9_]*)(?::(?P<sc>[a-z]+))?\}|<(?:(?P<fc>[a-z]+)(?:\([^)]*\))?:)?(?P<f>[A-Za-z_][A-Za-z0-9_]*)>")
-
-
-class RulesError(ValueError):
-    """The rules file is wrong; the message names the file, the rule and the key."""
 
 
 @dataclass(frozen=True)
