@@ -10,7 +10,9 @@
 4. show the recorded actions of both sides of the chain, with the afnemer fields;
 5. lift the confidentiality of the investigation with PATCH, as the log's manager;
 6. show what the person concerned sees through the Inzage API;
-7. point at the log's register of processing activities (the services annotate by activity
+7. Logboek Dataverwerkingen: the BRP provider also wrote LDV logregels to the log's OTLP endpoint
+   (`exporters=api,ldv`, pseudonymised subjects); look that person up through the lezen API;
+8. point at the log's register of processing activities (the services annotate by activity
    name, resolved in that register through the log's VAR API) and its two transparency pages:
    /register for citizens and /inzage for the privacy officer (a user with a random password);
 
@@ -44,7 +46,8 @@ sys.path.insert(0, str(HERE / "chain"))
 from processes import Service, ServiceError, free_port  # noqa: E402
 
 from verwerkingen_otel import VerwerkingenlogClient  # noqa: E402
-from verwerkingen_otel.client import VastgelegdeActie  # noqa: E402
+from verwerkingen_otel.client import VastgelegdeActie, jwt_hs256  # noqa: E402
+from verwerkingen_otel.ldv import load_key  # noqa: E402
 from verwerkingen_otel.model import VerwerktObject, check_bsn  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -54,7 +57,7 @@ BRP_OIN = "00000004999999999000"
 BSNS = ("999993653", "999995017", "999990019", "999991905", "999992004")
 INZAGE_BSN = "999992004"  # the person whose address is investigated (the confidential zaak)
 SYSTEEM = {"Zaaksysteem Voorbeeldstad": "gemeente", "BRP-bevragen (voorbeeld)": "BRP"}
-STEPS = 7
+STEPS = 8
 REGISTER_FILE = HERE / "chain" / "register.toml"
 PRIVACY_USER = "privacy"
 
@@ -179,7 +182,9 @@ def run(args: argparse.Namespace, tmp: Path, services: list[Service]) -> None:
         step(6, f"Inzage: what the person with BSN {INZAGE_BSN} sees of the processing of their data")
         show_inzage(client, INZAGE_BSN)
 
-    step(7, "The register of processing activities and the transparency pages")
+    step(7, f"Logboek Dataverwerkingen: the BRP's logregels about BSN {INZAGE_BSN}, found by pseudonym")
+    show_logboek(f"http://{HOST}:{ports['log']}", secrets_["beheer"], tmp / "brp-ldv.key", INZAGE_BSN)
+    step(8, "The register of processing activities and the transparency pages")
     show_pages(f"http://{HOST}:{ports['log']}", api_url, password)
     if args.keep_running:
         keep_running()
@@ -217,7 +222,8 @@ def make_services(tmp: Path, ports: dict[str, int], api_url: str,
     ], env=base, log_file=tmp / "log.out", ready_url=f"{api_url}/verwerkingsacties", cwd=tmp)
     provider = Service("BRP provider", [
         python, str(HERE / "chain" / "provider.py"), "--host", HOST, "--port", str(ports["provider"]),
-    ], env=settings("brp", "BRP-bevragen (voorbeeld)", BRP_OIN), log_file=tmp / "provider.out",
+    ], env={**settings("brp", "BRP-bevragen (voorbeeld)", BRP_OIN), **ldv_settings(tmp, ports["log"])},
+        log_file=tmp / "provider.out",
         ready_url=f"http://{HOST}:{ports['provider']}/health", cwd=tmp)
     consumer = Service("gemeente", [
         python, "-m", "uvicorn", "--app-dir", str(HERE / "chain"), "consumer:app", "--host", HOST,
@@ -226,6 +232,46 @@ def make_services(tmp: Path, ports: dict[str, int], api_url: str,
             "BRP_API_URL": f"http://{HOST}:{ports['provider']}"},
         log_file=tmp / "consumer.out", ready_url=f"http://{HOST}:{ports['consumer']}/health", cwd=tmp)
     return log, provider, consumer
+
+
+def ldv_settings(tmp: Path, log_port: int) -> dict[str, str]:
+    """The BRP provider also writes Logboek Dataverwerkingen logregels, to the log's OTLP endpoint."""
+    key = tmp / "brp-ldv.key"
+    key.write_bytes(secrets.token_bytes(32))  # the organisation's pseudonymisation key
+    key.chmod(0o600)
+    return {"VERWERKINGEN_EXPORTERS": "api,ldv", "VERWERKINGEN_LDV_KEY_FILE": str(key),
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"http://{HOST}:{log_port}/v1/traces"}
+
+
+def show_logboek(log_base: str, secret: str, key_file: Path, bsn: str) -> None:
+    """The lezen API by pseudonym: what the BRP wrote about this person as LDV logregels."""
+    pseudonym = load_key(key_file).pseudonym("BSN", bsn)
+    say(f"verwerkingen-otel ldv pseudonym --key-file brp-ldv.key --bsn {bsn}")
+    say(f"    {pseudonym}")
+    say(f'POST /lezen/v1/processing-activities  {{"dpl.core.data_subject_id": "{pseudonym[:12]}…"}}')
+    token = jwt_hs256({"client_id": "beheer", "iat": int(time.time())}, secret)
+    response = httpx.post(f"{log_base}/lezen/v1/processing-activities", json={"dpl.core.data_subject_id": pseudonym},
+                          headers={"Authorization": f"Bearer {token}"}, timeout=15.0)
+    if response.status_code != 200:
+        raise DemoFailed(f"the lezen API answered {response.status_code}: {response.text[:200]}")
+    regels = response.json()["processingActivities"]
+    say(f"{len(regels)} logregel(s), sent by the BRP provider over OTLP; the person is a pseudonym, no BSN")
+    say()
+    header = f"{'startTime':<21}{'name':<30}{'status':<8}{'traceId':<10}{'processor (the caller)':<32}activity"
+    say(header)
+    say("-" * len(header))
+    for r in regels:
+        started = dt.datetime.fromtimestamp(r["startTime"] / 1000).strftime("%Y-%m-%d %H:%M:%S")
+        attributes = r["attributes"]
+        say(f"{started:<21}{r['name']:<30}{r['status']:<8}{r['traceId'][:8]:<10}"
+            f"{attributes.get('dpl.core.foreign_operation.processor', '-'):<32}"
+            f"{attributes.get('dpl.core.processing_activity_id', '-')}")
+    if ([r["name"] for r in regels] != ["Verstrekken persoonsgegevens"] or bsn in response.text
+            or regels[0]["attributes"].get("dpl.core.foreign_operation.processor") != f"urn:oin:{GEMEENTE_OIN}"):
+        raise DemoFailed("the lezen API did not return the BRP's one logregel about this person")
+    say()
+    say("The same annotation fed both standards: the VNG action above and this logregel, in one trace")
+    say(f"with the gemeente's call (parentSpanId {regels[0].get('parentSpanId', '-')}: its outbound request).")
 
 
 def send_requests(base: str) -> dict[str, str]:

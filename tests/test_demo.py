@@ -160,7 +160,7 @@ def test_demo_lifts_the_confidentiality(demo: Run) -> None:
 
 
 def test_demo_shows_the_inzage_result(demo: Run) -> None:
-    section = demo.stdout.split("[6/7]")[1].split("[7/7]")[0]
+    section = demo.stdout.split("[6/8]")[1].split("[7/8]")[0]
     assert "objectId=999992004" in section
     assert "2 results" in section
     inzage = re.findall(r"^\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  (.+?)\s{2,}(.+?)\s{2,}(\w+)\s+(\w+)\s+(-|\d{20})$",
@@ -173,7 +173,7 @@ def test_demo_shows_the_inzage_result(demo: Run) -> None:
 
 
 def test_demo_ends_pointing_at_the_register_and_the_pages(demo: Run) -> None:
-    section = demo.stdout.split("[7/7]")[1]
+    section = demo.stdout.split("[8/8]")[1]
     port = demo.ports["verwerkingenlog"]
     assert "the log's register holds 5 activities" in section
     assert re.search(rf"^\s+the register \(VAR API\)\s+http://127\.0\.0\.1:{port}/api/v1/verwerkingsactiviteiten$",
@@ -212,6 +212,20 @@ def test_keep_running_leaves_the_pages_up_until_ctrl_c() -> None:
     assert_nothing_left(run, {"verwerkingenlog", "BRP provider", "gemeente"})
 
 
+def test_demo_finds_the_brp_logregel_by_pseudonym_through_the_lezen_api(demo: Run) -> None:
+    section = demo.stdout.split("[7/8]")[1].split("[8/8]")[0]
+    pseudonym = re.search(r"--bsn 999992004\n\s+([0-9a-f]{64})$", section, re.M)
+    assert pseudonym, section
+    assert f'{{"dpl.core.data_subject_id": "{pseudonym.group(1)[:12]}…"}}' in section
+    assert "1 logregel(s), sent by the BRP provider over OTLP" in section
+    rows = re.findall(r"^\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  (.+?)\s{2,}(Unset|Error)\s+([0-9a-f]{8})\s+(\S+)\s+(\S+)$",
+                      section, re.M)
+    assert rows == [("Verstrekken persoonsgegevens", "Unset", rows[0][2], f"urn:oin:{GEMEENTE_OIN}",
+                     "urn:uuid:3d0c9b8e-6a51-4d2f-9f3e-1b7c2a4e5d60")], section
+    assert re.search(r"parentSpanId [0-9a-f]{16}: its outbound request", section)
+    assert "999992004" not in section.split("--bsn 999992004", 1)[1]  # only the command line names the BSN
+
+
 def test_port_in_use_fails_nonzero_and_stops_what_started() -> None:
     """The gemeente cannot bind: the log and the provider were already up and must be stopped."""
     with socket.socket() as taken:
@@ -222,7 +236,7 @@ def test_port_in_use_fails_nonzero_and_stops_what_started() -> None:
         assert run.returncode == 1, run.stdout + run.stderr
         assert "DEMO FAILED: gemeente exited with code" in run.stderr
         assert "address already in use" in run.stderr.lower()
-        assert "[2/7]" not in run.stdout
+        assert "[2/8]" not in run.stdout
         assert run.ports["gemeente"] == port
         left = processes_with(run.marker)
         assert left == [], [p.cmdline() for p in left]

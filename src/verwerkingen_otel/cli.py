@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 
 from ._version import __version__
 from .delivery import add_outbox_parser
+from .server.security_options import add_security_arguments
 
 
 def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +35,9 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="verwerkingsactiviteitId under which Inzage calls are logged")
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    add_security_arguments(p)
+    from .server.ops_cli import add_serve_scale_options  # scale: counting, retention, access log format
+    add_serve_scale_options(p)
     p.add_argument("--register", metavar="FILE",
                    help="register of processing activities (TOML, YAML, JSON): VAR API and /register; SIGHUP reloads")
     p.add_argument("--strict-activiteiten", action="store_true",
@@ -41,8 +45,6 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--users", metavar="FILE", help="users file for the /inzage pages (verwerkingen-otel users add)")
     p.add_argument("--inzage-idle-timeout", type=float, default=900, metavar="SECONDS",
                    help="an /inzage session ends after this many idle seconds (default 900)")
-    from .server.ops_cli import add_serve_scale_options  # scale: counting, retention, access log format
-    add_serve_scale_options(p)
     p.set_defaults(func=_serve)
 
 
@@ -58,13 +60,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 from .server.register_cli import add_register_parser, add_users_parser  # noqa: E402 - server: register, users
 from .web import add_coverage_parser, add_rules_parser  # noqa: E402 - web: check-rules, register coverage
+from .ldv import add_ldv_parser  # noqa: E402 - Logboek Dataverwerkingen: pseudonym
 
 from .server.ops_cli import add_generate_parser, add_purge_parser  # noqa: E402 - scale: generate, purge
 
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_serve_parser, add_rules_parser,
                                                                  add_outbox_parser, add_users_parser,
                                                                  lambda sp: add_register_parser(sp, [add_coverage_parser])]
-SUBCOMMANDS += [add_generate_parser, add_purge_parser]
+SUBCOMMANDS += [add_generate_parser, add_purge_parser, add_ldv_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,7 +29,8 @@ def _modules() -> list[str]:
 
 
 def test_every_old_name_is_exported_with_the_short_module_path() -> None:
-    assert BEFORE_THE_SPLIT | {"failure_kind", "FailureKind", "RetryableError"} == set(client_package.__all__)
+    assert BEFORE_THE_SPLIT | {"failure_kind", "FailureKind", "RetryableError",
+                               "safe_problem_text"} == set(client_package.__all__)
     for name in client_package.__all__:
         value = getattr(client_package, name)
         if isinstance(value, type) or callable(value) and hasattr(value, "__code__"):

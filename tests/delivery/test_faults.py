@@ -306,7 +306,7 @@ def test_full_disk_fails_the_call(tmp_path: Path) -> None:
     """A real full file system: a 256 KiB tmpfs (needs mount rights; skipped without)."""
     mnt = tmp_path / "small"
     mnt.mkdir()
-    if os.system(f"mount -t tmpfs -o size=256k tmpfs {mnt} 2>/dev/null") != 0:
+    if os.system(f"mount -t tmpfs -o size=256k,mode=0700 tmpfs {mnt} 2>/dev/null") != 0:
         pytest.skip("cannot mount a tmpfs here")
     try:
         delivery = delivery_to("http://127.0.0.1:9/api/v1", mnt / "outbox.db")

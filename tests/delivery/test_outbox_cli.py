@@ -85,3 +85,20 @@ def test_purge_with_yes_and_missing_outbox(tmp_path: Path) -> None:
     assert not (tmp_path / "nope.db").exists()
     unset = run("status", env={"VERWERKINGEN_OUTBOX": ""})
     assert unset.returncode == 1 and "VERWERKINGEN_OUTBOX" in unset.stderr
+
+
+def test_the_logs_texts_are_masked_unless_bodies_are_asked_for(tmp_path: Path) -> None:
+    """Issue 11 item 7: another log may quote the record in its problem; the CLI masks digit runs
+    like the exporter does (the stored problem JSON keeps everything)."""
+    outbox = Outbox(tmp_path / "o.db")
+    outbox.add(str(uuid.uuid4()), json.dumps(make_actie(str(uuid.uuid4())).to_api()), ["api"])
+    [row] = outbox.claim("api", 1)
+    problem = {"status": 400, "title": "Persoon 999993653 onbekend", "detail": "objectId 999993653 bestaat niet",
+               "invalidParams": [{"name": "verwerkteObjecten.0.objectId", "code": "x", "reason": "999993653?"}]}
+    outbox.complete(dead=[(row.rowid, 400, json.dumps(problem))])
+    for args in (["deadletters", "list"], ["deadletters", "list", "--json"]):
+        result = run(*args, "--outbox", str(tmp_path / "o.db"))
+        assert result.returncode == 0 and "999993653" not in result.stdout, result.stdout
+        assert "Persoon … onbekend" in result.stdout
+    [shown] = json.loads(run("deadletters", "list", "--json", "--outbox", str(tmp_path / "o.db")).stdout)
+    assert (shown["detail"], shown["invalidParams"][0]["reason"]) == ("objectId … bestaat niet", "…?")

@@ -36,8 +36,10 @@ def test_help_lists_serve():
     (None, "--clients: file"),
     ("not toml [", "--clients: "),
     ("[clients.a]\nscopes = []\n", "--clients: client 'a' needs a non-empty string `secret`"),
-    ('[clients.a]\nsecret = "s"\nscopes = ["read:everything"]\n', "--clients: client 'a': unknown scopes"),
-    ('[clients.a]\nsecret = "s"\nscopes = "read:normal"\n', "--clients: client 'a': `scopes` must be a list"),
+    (f'[clients.a]\nsecret = "{SECRET}"\nscopes = ["read:everything"]\n', "--clients: client 'a': unknown scopes"),
+    (f'[clients.a]\nsecret = "{SECRET}"\nscopes = "read:normal"\n', "--clients: client 'a': `scopes` must be a list"),
+    (f'[clients.a]\nsecret = "{SECRET}"\nscopes = []\n[clients.kort]\nsecret = "0123456789abcdef0123456789abcde"\n',
+     "--clients: client 'kort': `secret` must be at least 32 bytes (it has 31)"),
     ("", "--clients: "),
 ])
 def test_bad_clients_file_fails_fast(tmp_path, content, message):

@@ -112,7 +112,7 @@ def test_every_inzage_call_is_logged(api):
     assert logged["verwerkingsactiviteitIdAfnemer"] == "c5b9f4e7-8c79-41b9-91e2-6268419cb167"
     assert logged["verwerkingsactiviteitUrlAfnemer"] == "https://var.example.nl/api/v1/verwerkingsactiviteiten/1"
     assert logged["verwerkingIdAfnemer"] == "4b698de3-ffba-45e7-8697-a283ec863db2"
-    assert logged["bewaartermijn"] == "P7Y"
+    assert logged["bewaartermijn"] == "P1Y"  # the server's, never the caller's (NOTES §3)
     assert [(o["objecttype"], o["soortObjectId"], o["objectId"]) for o in logged["verwerkteObjecten"]] == [
         ("persoon", "BSN", bsn)]
     # later reads show it like any other action (its tijdstip is now, so widen the window)
@@ -137,8 +137,8 @@ def test_inzage_log_headers_invalid_dropped_confidential_honoured(api):
     assert api.get(f"/verwerkte-objecten/{oid}", headers=headers).status_code == 200
     [logged] = api.list(bsn, verwerkingsactiviteitId=INZAGE_ACTIVITEIT).json()["results"]
     assert logged["vertrouwelijkheid"] == "vertrouwelijk"
-    for key in ("afnemerId", "soortAfnemerId", "verwerkingIdAfnemer", "bewaartermijn",
-                "verwerkingsactiviteitIdAfnemer"):
+    assert logged["bewaartermijn"] == "P1Y"  # the server's setting, whatever the header says
+    for key in ("afnemerId", "soortAfnemerId", "verwerkingIdAfnemer", "verwerkingsactiviteitIdAfnemer"):
         assert logged[key] is None, key
     log = api.server.wait_for_log("inbound header VerwerkingsactiviteitId dropped")
     for name in ("OIN", "VerwerkingId", "Bewaartermijn", "VerwerkingsactiviteitId"):
@@ -159,7 +159,7 @@ def test_inzage_headers_follow_the_inbound_rules_of_headers_py(api):
     assert r.status_code == 200
     [logged] = api.list(bsn, verwerkingsactiviteitId=INZAGE_ACTIVITEIT).json()["results"]
     assert logged["verwerkingIdAfnemer"] is None
-    assert (logged["afnemerId"], logged["bewaartermijn"]) == ("00000001821002193000", "P12Y")
+    assert (logged["afnemerId"], logged["bewaartermijn"]) == ("00000001821002193000", "P1Y")
     assert "sent more than once with different values" in api.server.wait_for_log("sent more than once")
 
 

@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from flask import Flask
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.trace import SpanKind
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from verwerkingen_otel import httpx as our_httpx
@@ -100,7 +101,11 @@ def test_consumer_to_provider_chain(verwerkingen: Any, instrumented_httpx: None)
     consumer_span = by_name["Aanvraag behandelen"]
     provider_span = by_name["Verstrekken persoonsgegevens"]
     assert provider_span.context.trace_id == consumer_span.context.trace_id
-    assert provider_span.parent is not None and provider_span.parent.span_id == consumer_span.context.span_id
+    # each outbound call has a short client span of its own (W3C: its id is the parent-id sent)
+    client_span = by_name["HTTP GET"]
+    assert client_span.kind is SpanKind.CLIENT and client_span.parent.span_id == consumer_span.context.span_id
+    assert dict(client_span.attributes) == {"http.request.method": "GET"}
+    assert provider_span.parent is not None and provider_span.parent.span_id == client_span.context.span_id
     assert provider_span.parent.is_remote
 
 

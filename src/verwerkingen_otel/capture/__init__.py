@@ -6,6 +6,8 @@ Builds on delivery (which it composes) and model; web builds on it.
 
 from __future__ import annotations
 
+from .._exports import publish
+
 from ._actie import Actie, actie_var, current_actie
 from ._activiteiten import Annotation, annotation_of, note_annotation, separate_annotations
 from ._context import (
@@ -15,9 +17,11 @@ from ._context import (
     current_afnemer,
     current_gebruiker,
     current_inbound_trace,
+    current_inbound_tracestate,
     current_route,
     gebruiker_var,
     inbound_trace_var,
+    inbound_tracestate_var,
     request_var,
     run_in_context,
     use_afnemer,
@@ -44,7 +48,7 @@ from ._pipeline import (
     install,
     shutdown,
 )
-from ._settings import ENV_PREFIX, SETTINGS, Settings, check_annotation, load_settings
+from ._settings import ENV_PREFIX, SETTINGS, Settings, check_annotation, host_allowed, load_settings
 from ._span_exporter import VerwerkingenlogExporter
 from ._verwerking import Verwerking, current_verwerking, verwerking
 
@@ -74,13 +78,16 @@ __all__ = [
     "current_afnemer",
     "current_gebruiker",
     "current_inbound_trace",
+    "current_inbound_tracestate",
     "current_pipeline",
     "current_route",
     "current_verwerking",
     "force_flush",
     "gebruiker_var",
+    "host_allowed",
     "get_pipeline",
     "inbound_trace_var",
+    "inbound_tracestate_var",
     "install",
     "load_settings",
     "note_annotation",
@@ -98,10 +105,4 @@ __all__ = [
 ]
 
 
-for _name in __all__:  # reprs and docs show the public path
-    _value = globals().get(_name)
-    if isinstance(_value, type) or callable(_value):
-        try:
-            _value.__module__ = __name__
-        except (AttributeError, TypeError):
-            pass
+publish(globals(), __all__, __name__)  # reprs and docs show the short path

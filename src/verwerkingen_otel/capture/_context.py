@@ -23,10 +23,12 @@ __all__ = [
     "afnemer_var",
     "gebruiker_var",
     "inbound_trace_var",
+    "inbound_tracestate_var",
     "request_var",
     "current_afnemer",
     "current_gebruiker",
     "current_inbound_trace",
+    "current_inbound_tracestate",
     "current_route",
     "run_in_context",
     "use_afnemer",
@@ -46,6 +48,11 @@ gebruiker_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 inbound_trace_var: contextvars.ContextVar[SpanContext | None] = contextvars.ContextVar(
     "verwerkingen_inbound_trace", default=None
 )
+inbound_tracestate_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "verwerkingen_inbound_tracestate", default=None
+)
+"""The caller's W3C `tracestate`, valid and as sent (OpenTelemetry's TraceState keeps only some
+keys), passed on by outbound calls of actions in the caller's trace."""
 
 
 class RouteSource(Protocol):
@@ -120,6 +127,11 @@ def current_inbound_trace() -> SpanContext | None:
     (Logboek: the processing that caused this one, also across services).
     """
     return inbound_trace_var.get()
+
+
+def current_inbound_tracestate() -> str | None:
+    """The caller's `tracestate` (already checked by the W3C rules), if it sent a valid one."""
+    return inbound_tracestate_var.get()
 
 
 @contextmanager

@@ -16,8 +16,6 @@ import uuid
 from typing import Any, Callable, Sequence
 
 import wrapt
-from opentelemetry import trace
-from opentelemetry.context import Context
 from opentelemetry.trace import Link, Status, StatusCode
 from opentelemetry.trace import get_current_span as _get_current_span
 
@@ -30,7 +28,6 @@ from ..model import (
     HANDELING_NAAM,
     HTTP_ROUTE,
     IDENTIFICATOR_MAX,
-    SCALAR_ATTRIBUTES,
     SOORT_AFNEMER_ID,
     TIJDSTIP,
     VERTROUWELIJKHEID,
@@ -43,19 +40,17 @@ from ..model import (
     VERWERKINGSACTIVITEIT_URL_AFNEMER,
     VERWERKTE_OBJECTEN,
     Afnemer,
-    FieldError,
-    ValidationError,
     Vertrouwelijkheid,
-    Verwerkingsactie,
     new_uuid4,
     objects_json,
 )
 from ._actie import Actie, actie_var
 from ._activiteiten import activity_of, note_function, register_defaults
-from ._clock import next_tijdstip_us, tijdstip_of, tijdstip_text
-from ._context import current_afnemer, current_gebruiker, current_inbound_trace, request_var
+from ._clock import next_tijdstip_us, tijdstip_text
+from ._context import current_afnemer, current_gebruiker, request_var
 from ._errors import ConfigurationError
 from ._objects import ObjectSpec, Part, Placement
+from ._recording import bad_gebruiker, build_verwerkingsactie, error_type, root_context, signature_of, span_info
 from ._pipeline import Pipeline, current_pipeline, get_pipeline
 from ._settings import check_annotation
 from ._verwerking import Verwerking, verwerking_var
@@ -66,23 +61,8 @@ logger = logging.getLogger("verwerkingen_otel.capture")
 
 _NORMAAL = Vertrouwelijkheid.NORMAAL
 _VERTROUWELIJK = Vertrouwelijkheid.VERTROUWELIJK
-_VERTROUWELIJKHEDEN = {v.value: v for v in Vertrouwelijkheid}
 _OK = Status(StatusCode.OK)
 _ERROR = Status(StatusCode.ERROR)
-_EMPTY_CONTEXT = Context()
-
-
-def _root_context() -> Context:
-    """A top-level action's parent: the caller's inbound trace (set by the web middleware), if any."""
-    inbound = current_inbound_trace()
-    if inbound is None:
-        return _EMPTY_CONTEXT
-    return trace.set_span_in_context(trace.NonRecordingSpan(inbound), _EMPTY_CONTEXT)
-
-
-def _error_type(exc: BaseException) -> str:
-    cls = type(exc)
-    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
 
 
 class verwerkingsactie:
@@ -150,7 +130,7 @@ class verwerkingsactie:
             )
         if self._activiteit is not None or self._activiteit_id is not None:  # checked now, or at configure()
             note_function(self, fn, self._activiteit, self._activiteit_id, current_pipeline())
-        signature = _signature(fn)
+        signature = signature_of(fn)
         placements = tuple(spec.place(signature) for spec in self._specs)
         before = tuple(p for p in placements if not p.from_result)
         after = tuple(p for p in placements if p.from_result)
@@ -281,7 +261,7 @@ class verwerkingsactie:
             if isinstance(gebruiker, str) and len(gebruiker) <= IDENTIFICATOR_MAX:
                 attributes[GEBRUIKER] = gebruiker
             else:
-                _bad_gebruiker(self._label, strict)
+                bad_gebruiker(self._label, strict)
         request = request_var.get()  # in a web request: its route template, known once routed
         if request is not None and (route := request.route()) is not None:
             attributes[HTTP_ROUTE] = route
@@ -291,7 +271,7 @@ class verwerkingsactie:
         app_span = _get_current_span().get_span_context()
         span = pipeline.tracer.start_span(
             span_name,
-            context=parent.span_context() if parent is not None else _root_context(),
+            context=parent.span_context() if parent is not None else root_context(),
             attributes=attributes,
             links=(Link(app_span),) if app_span.is_valid else None,
             start_time=us * 1000,
@@ -363,11 +343,12 @@ class verwerkingsactie:
                 span.set_status(_OK)
             else:
                 span.set_status(_ERROR)
-                span.set_attribute(ERROR_TYPE, _error_type(exc))
+                span.set_attribute(ERROR_TYPE, error_type(exc))
             pipeline = actie.pipeline
             if parts:
                 span.set_attribute(VERWERKTE_OBJECTEN, objects_json([text for _, text in parts]))
-                pipeline.record(_verwerkingsactie(actie, parts))
+                pipeline.record(build_verwerkingsactie(actie, parts),
+                                span_info(span, exc) if pipeline.wants_span else None)
             else:
                 pipeline.count("not_recorded_no_objects")
         finally:
@@ -375,26 +356,3 @@ class verwerkingsactie:
         if failure is not None:
             raise failure
 
-def _signature(fn: Callable[..., Any]) -> inspect.Signature | None:
-    try:
-        return inspect.signature(fn)
-    except (TypeError, ValueError):
-        return None
-
-
-def _bad_gebruiker(label: str, strict: bool) -> None:
-    reason = f"must be a string of at most {IDENTIFICATOR_MAX} characters"
-    if strict:
-        raise ValidationError([FieldError("gebruiker", "max_length", reason)])
-    logger.warning("verwerkingsactie %s: gebruiker %s; recorded without gebruiker", label, reason)
-
-
-def _verwerkingsactie(actie: Actie, parts: list[Part]) -> Verwerkingsactie:
-    """The typed action from what capture collected: every value was validated when it came in."""
-    attributes = actie.attributes
-    get = attributes.get
-    values: dict[str, Any] = {field: get(key) for field, key in SCALAR_ATTRIBUTES}
-    values["vertrouwelijkheid"] = _VERTROUWELIJKHEDEN[attributes[VERTROUWELIJKHEID]]
-    values["tijdstip"] = tijdstip_of(actie.tijdstip_us)
-    values["verwerkte_objecten"] = tuple([obj for obj, _ in parts])
-    return Verwerkingsactie.from_trusted(values)

@@ -22,7 +22,7 @@ from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 
 from .._version import __version__
-from ..delivery import DEFAULT_OUTBOX, ActionExporter, Delivery, RecordingError, build_delivery
+from ..delivery import DEFAULT_OUTBOX, ActionExporter, Delivery, RecordingError, SpanInfo, build_delivery, wants_span
 from ..model import GEGEVENSBRON, SYSTEEM, UITVOERDER, Verwerkingsactie
 from ..register import Register
 from ._activiteiten import check_annotations, load_register_setting
@@ -81,18 +81,24 @@ class Pipeline:
         base = {SYSTEEM: self.settings.systeem, GEGEVENSBRON: self.settings.gegevensbron,
                 UITVOERDER: self.settings.uitvoerder}
         self.base_attributes = {k: v for k, v in base.items() if v is not None}
+        self.wants_span = any(wants_span(e) for e in self.exporters)
+        """Some exporter (ldv) writes spans of its own: capture hands it each action's span."""
 
     def count(self, name: str, n: int = 1) -> None:
         with self._lock:
             self.counters[name] = self.counters.get(name, 0) + n
 
-    def record(self, actie: Verwerkingsactie) -> None:
-        """Hand one finished action to the delivery; RecordingError when it cannot be recorded."""
+    def record(self, actie: Verwerkingsactie, span: SpanInfo | None = None) -> None:
+        """Hand one finished action to the delivery; RecordingError when it cannot be recorded.
+        `span` (where and when it ran) is passed on only when given (`wants_span`)."""
         if self.is_shut_down:
             self.count("recording_failures")
             raise RecordingError("the verwerkingen pipeline is shut down; the action was not recorded")
         try:
-            self.delivery.submit(actie)
+            if span is None:
+                self.delivery.submit(actie)
+            else:
+                self.delivery.submit(actie, span)
         except RecordingError:
             self.count("recording_failures")
             raise

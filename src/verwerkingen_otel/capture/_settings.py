@@ -8,12 +8,14 @@ Messages never echo a value: a value may be a secret or a BSN.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
 import uuid
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
 
 from ..model import (
     InvalidValue,
@@ -130,6 +132,51 @@ def _names(value: object) -> tuple[str, ...]:
     return names
 
 
+def _bytes(value: object) -> int:
+    """A size in bytes, 0 or more (0: buffer nothing)."""
+    if isinstance(value, bool):
+        raise InvalidValue("invalid_bytes", "must be a whole number of bytes (0 or more)")
+    try:
+        number = int(value.strip()) if isinstance(value, str) else int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidValue("invalid_bytes", "must be a whole number of bytes (0 or more)") from None
+    if number < 0:
+        raise InvalidValue("invalid_bytes", "must be a whole number of bytes (0 or more)")
+    return number
+
+
+_HOST_PATTERN = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$|^[0-9a-f:.]+$|^\*$")
+
+
+def _host_patterns(value: object) -> tuple[str, ...] | None:
+    """A comma list (env) or sequence of hosts: `brp.example.nl`, `*.brp.example.nl`, `10.0.0.5`, `*`."""
+    if isinstance(value, str):
+        items = [part.strip().lower() for part in value.split(",") if part.strip()]
+    elif isinstance(value, (list, tuple)):
+        items = [str(part).strip().lower() for part in value]
+    else:
+        raise InvalidValue("invalid", "must be a comma-separated list of host names")
+    if not items:
+        return None
+    for item in items:
+        if not _HOST_PATTERN.match(item):
+            raise InvalidValue("invalid_host", "must be host names such as brp.example.nl or *.brp.example.nl")
+    return tuple(dict.fromkeys(items))
+
+
+def host_allowed(host: str, patterns: tuple[str, ...] | None) -> bool:
+    """Unset: every host. `*.x.nl` matches every name under x.nl (not x.nl itself)."""
+    if patterns is None:
+        return True
+    host = host.lower().rstrip(".")
+    for pattern in patterns:
+        if pattern == "*" or pattern == host:
+            return True
+        if pattern.startswith("*.") and host.endswith(pattern[1:]):
+            return True
+    return False
+
+
 def _path(value: object) -> str | None:
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
@@ -174,6 +221,14 @@ _SETTINGS: tuple[_Setting, ...] = (
     _Setting("client_key", _path),
     _Setting("concurrency", _count, 4),
     _Setting("memory_queue", _count, 10_000),
+    # the ldv exporter (Logboek Dataverwerkingen): pseudonymisation key, its id, OIN -> processor map
+    _Setting("ldv_key_file", _path),
+    _Setting("ldv_key_id", _text),
+    _Setting("ldv_processors", _path),
+    # hardening (issue 11): TLS by default, the body a rule buffers, where the six headers go
+    _Setting("allow_insecure_http", _bool, False),
+    _Setting("max_body", _bytes, 1024 * 1024),
+    _Setting("propagate_to", _host_patterns),
 )
 _BY_NAME = {s.name: s for s in _SETTINGS}
 SETTINGS: tuple[tuple[str, str, Any], ...] = tuple((s.name, s.env, s.default) for s in _SETTINGS)
@@ -207,6 +262,12 @@ class Settings:
     client_key: str | None = None
     concurrency: int = 4
     memory_queue: int = 10_000
+    ldv_key_file: str | None = None
+    ldv_key_id: str | None = None
+    ldv_processors: str | None = None
+    allow_insecure_http: bool = False
+    max_body: int = 1024 * 1024
+    propagate_to: tuple[str, ...] | None = None
     sources: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def source(self, name: str) -> str:
@@ -269,6 +330,26 @@ def _check_together(s: Settings) -> None:
         raise s.error("token", f"cannot be combined with {s.source('client_id')}: use one or the other")
     if "api" in s.exporters and s.api_url is None:
         raise s.missing("api_url", "exporters", f"is required by the api exporter ({s.source('exporters')})")
+    if "ldv" in s.exporters and s.ldv_key_file is None:
+        raise s.missing("ldv_key_file", "exporters", f"is required by the ldv exporter ({s.source('exporters')})")
+    if s.api_url is not None and not s.allow_insecure_http and insecure_http(s.api_url):
+        raise s.error("api_url", "is http:// to a host that is not loopback: the token and every BSN would "
+                                 "cross the network unencrypted; use https://, or set "
+                                 "VERWERKINGEN_ALLOW_INSECURE_HTTP=true")
+
+
+def insecure_http(url: str) -> bool:
+    """An `http://` URL whose host is not loopback (127.0.0.0/8, ::1, localhost)."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http":
+        return False
+    host = (parts.hostname or "").lower()
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
 
 
 _NOT_OURS = (ENV_PREFIX + "TEST_", ENV_PREFIX + "SERVER_")

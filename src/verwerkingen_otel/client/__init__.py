@@ -17,7 +17,8 @@ Call, Operations, ClientSettings, encode_json, translate_httpx_errors) serve the
 
 from __future__ import annotations
 
-from types import FunctionType as _FunctionType
+from .._exports import publish
+
 
 from ._auth import TOKEN_LIFETIME, jwt_hs256, make_auth
 from ._client import AsyncVerwerkingenlogClient, VerwerkingenlogClient
@@ -38,6 +39,7 @@ from ._errors import (
     ValidatieFoutError,
     VerwerkingenlogError,
     error_for,
+    safe_problem_text,
 )
 from ._models import InzageObject, Page, VastgelegdeActie
 from ._operations import list_params
@@ -73,12 +75,9 @@ __all__ = [
     "list_params",
     "make_auth",
     "parse_retry_after",
+    "safe_problem_text",
     "tls_context",
     "untraced",
 ]
 
-for _name in __all__:  # reprs, tracebacks and docs show the short path
-    _value = globals()[_name]
-    if isinstance(_value, type) or isinstance(_value, _FunctionType):
-        _value.__module__ = __name__
-del _name, _value
+publish(globals(), __all__, __name__)  # reprs and docs show the short path

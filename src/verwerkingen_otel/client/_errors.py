@@ -19,12 +19,14 @@ The tree (catch `VerwerkingenlogError` for "anything went wrong talking to the l
 
 Messages never hold a value from the request: a transport error says only httpx's type name
 (its own text may quote a URL whose query string holds a BSN), and an API error only the
-status, title and detail of the log, which name fields and rules, never values.
+status, title and detail of the log, masked by `safe_problem_text` (digit runs of five or more
+replaced, length capped) in case a log quotes the record.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Any, Iterator, Mapping
 
 import httpx
@@ -48,8 +50,19 @@ __all__ = [
     "ValidatieFoutError",
     "VerwerkingenlogError",
     "error_for",
+    "safe_problem_text",
     "translate_httpx_errors",
 ]
+
+
+_DIGITS = re.compile(r"[0-9]{5,}")
+
+
+def safe_problem_text(value: object, limit: int = 120) -> str:
+    """A text of the log's problem JSON (title, detail, reason) fit for messages and ordinary
+    logs: one line, at most `limit` characters, runs of five or more digits (a BSN) masked."""
+    text = " ".join(str(value or "").split())[:limit]
+    return _DIGITS.sub("…", text)
 
 
 class VerwerkingenlogError(Exception):
@@ -70,10 +83,12 @@ class ApiError(VerwerkingenlogError):
     def __init__(self, status: int, problem: Mapping[str, Any] | None = None) -> None:
         self.status = status
         self.problem: dict[str, Any] = dict(problem or {})
-        self.title: str = str(self.problem.get("title") or "")
-        self.detail: str = str(self.problem.get("detail") or "")
+        # Masked (safe_problem_text): our server's texts name fields and rules, never values, but
+        # another log may quote the record, and these end up in ordinary logs. `problem` keeps
+        # the log's answer as it came.
+        self.title: str = safe_problem_text(self.problem.get("title"))
+        self.detail: str = safe_problem_text(self.problem.get("detail"), 300)
         self.code: str = str(self.problem.get("code") or "")
-        # The server's detail names fields and rules, never values (NOTES §2, our server).
         text = f"{status} {self.title}".strip()
         super().__init__(f"{text}: {self.detail}" if self.detail else text)
 

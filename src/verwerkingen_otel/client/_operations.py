@@ -112,6 +112,20 @@ def list_params(*, soort_object_id: str, object_id: str, objecttype: str = "pers
     )
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in, for comparing origins."""
+    scheme = url.scheme.lower()
+    return scheme, url.host.lower(), url.port or _DEFAULT_PORTS.get(scheme)
+
+
+def origin_text(url: httpx.URL) -> str:
+    scheme, host, port = origin(url)
+    return f"{scheme}://{'[' + host + ']' if ':' in host else host}:{port}"
+
+
 class Operations:
     """Every API operation as a `Call`; no I/O here."""
 
@@ -143,7 +157,17 @@ class Operations:
         return Call(request, _page_parser(VastgelegdeActie.from_api))
 
     def follow(self, url: str, item: Callable[[object], T]) -> Call[Page[T]]:
-        return Call(self._request("GET", url), _page_parser(item))
+        """A page's `next`, only on the log's own origin: the request carries the token and a
+        query with a BSN, so a link elsewhere is refused, naming its origin, never its query."""
+        base = httpx.URL(self.base_url)
+        try:
+            target = base.join(url)
+        except (httpx.InvalidURL, TypeError):
+            raise InvalidResponseError("the log's next link is not a URL; not followed") from None
+        if origin(target) != origin(base):
+            raise InvalidResponseError(f"the log's next link points to another origin ({origin_text(target)}) "
+                                       f"than the log ({origin_text(base)}); not followed")
+        return Call(self._request("GET", str(target)), _page_parser(item))
 
     def get(self, actie_id: str) -> Call[VastgelegdeActie]:
         request = self._request("GET", f"/verwerkingsacties/{actie_id}")

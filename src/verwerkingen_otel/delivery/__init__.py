@@ -6,6 +6,8 @@ Imports only `client` and `model` of ours; capture composes it (`build_delivery`
 
 from __future__ import annotations
 
+from .._exports import publish
+
 from ._cli import add_outbox_parser
 from ._deliveries import MemoryDelivery, OutboxDelivery, SyncDelivery
 from ._errors import AuthFailure, DeliveryFailure, PermanentFailure, RecordingError, RetryableFailure
@@ -25,7 +27,7 @@ from ._factories import (
 )
 from ._outbox import DeadLetter, Outbox, OutboxError, OutboxRow
 from ._policy import RetryPolicy
-from ._record import ActionExporter, Delivery, Record, encode_body
+from ._record import ActionExporter, Delivery, Record, SpanInfo, encode_body, split_span, wants_span, with_span
 from .exporters import ApiExporter, ConsoleExporter, InMemoryExporter
 
 __all__ = [
@@ -46,6 +48,7 @@ __all__ = [
     "PermanentFailure",
     "Record",
     "RecordingError",
+    "SpanInfo",
     "RetryPolicy",
     "RetryableFailure",
     "SyncDelivery",
@@ -59,15 +62,12 @@ __all__ = [
     "register_delivery",
     "register_exporter",
     "registered_names",
+    "split_span",
     "sync_delivery",
     "unregister_delivery",
     "unregister_exporter",
+    "wants_span",
+    "with_span",
 ]
 
-for _name in __all__:
-    _value = globals()[_name]
-    if isinstance(_value, type) or callable(_value):
-        try:
-            _value.__module__ = __name__
-        except (AttributeError, TypeError):
-            pass
+publish(globals(), __all__, __name__)  # reprs and docs show the short path

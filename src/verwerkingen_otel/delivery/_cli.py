@@ -18,6 +18,8 @@ import os
 import sys
 from typing import Any
 
+from ..client import safe_problem_text
+
 __all__ = ["add_outbox_parser"]
 
 
@@ -87,11 +89,15 @@ def _list(args: argparse.Namespace) -> int:
     letters = outbox.dead_letters(args.limit)
     rows = []
     for d in letters:
+        # the log's texts masked like the client's exceptions, unless --show-body asks for values
+        text = (lambda v, n=120: v) if args.show_body else safe_problem_text
+        params = d.problem.get("invalidParams", [])
         row: dict[str, Any] = {
             "id": d.rowid, "record_id": d.record_id, "exporter": d.exporter, "status": d.status,
-            "title": d.problem.get("title"), "detail": d.problem.get("detail"),
-            "invalidParams": d.problem.get("invalidParams", []), "attempts": d.attempts,
-            "recorded": _when(d.created), "dead_at": _when(d.dead_at),
+            "title": text(d.problem.get("title")), "detail": text(d.problem.get("detail"), 300),
+            "invalidParams": [{**p, "reason": text(p.get("reason"))} if isinstance(p, dict) else p
+                              for p in (params if isinstance(params, list) else [])],
+            "attempts": d.attempts, "recorded": _when(d.created), "dead_at": _when(d.dead_at),
         }
         if args.show_body:
             row["body"] = json.loads(d.body)

@@ -24,7 +24,7 @@ from ._errors import RecordingError
 from ._memory_store import MemoryStore
 from ._outbox import Outbox, OutboxError, OutboxRow
 from ._policy import RetryPolicy
-from ._record import ActionExporter, Record, encode_body
+from ._record import ActionExporter, Record, SpanInfo, encode_body, wants_span, with_span
 from ._worker import Store, Worker, after_fork
 
 __all__ = ["MemoryDelivery", "OutboxDelivery", "SyncDelivery"]
@@ -38,7 +38,11 @@ def _stored_record(row: OutboxRow) -> Record:
 
 
 def _queued_record(row: OutboxRow) -> Record:
-    """A memory row holds the typed action; its body is made by whoever reads it, in the worker."""
+    """A memory row holds the typed action; its body is made by whoever reads it, in the worker.
+    For an exporter that wants the span it holds (action, span): the body carries both."""
+    if isinstance(row.body, tuple):
+        actie, span = row.body
+        return Record(row.record_id, content=with_span(encode_body(actie.to_api()), span))
     return Record(row.record_id, actie=row.body)
 
 
@@ -53,13 +57,14 @@ class SyncDelivery:
         self.exporters = tuple(exporters)
         self._closed = False
 
-    def submit(self, actie: Verwerkingsactie) -> None:
+    def submit(self, actie: Verwerkingsactie, span: SpanInfo | None = None) -> None:
         if self._closed:
             raise RecordingError("the verwerkingen delivery is shut down; the action was not recorded")
         record = Record.of(actie)
         for exporter in self.exporters:
             try:
-                exporter.export(record)
+                exporter.export(Record(record.id, content=with_span(record.content, span))
+                                if wants_span(exporter) else record)
             except Exception as exc:
                 raise RecordingError(
                     f"exporter {exporter.name!r} could not record the action ({type(exc).__name__})"
@@ -92,6 +97,7 @@ class _DeliveryBase:
             raise ValueError(f"exporters: each name may occur once, got {names}")
         self._exporters = list(exporters)
         self._names = names
+        self._span_names = [e.name for e in exporters if wants_span(e)]
         self._store = store
         self._shut = False
         self._worker = Worker(store, exporters, kind=self.kind, concurrency=concurrency,
@@ -168,14 +174,16 @@ class OutboxDelivery(_DeliveryBase):
                            "configured; they stay in the outbox", ", ".join(sorted(unknown)))
         self._worker.ensure_started()
 
-    def submit(self, actie: Verwerkingsactie) -> None:
+    def submit(self, actie: Verwerkingsactie, span: SpanInfo | None = None) -> None:
         """Write the action to the outbox (one row per exporter) before returning."""
         if self._shut:
             raise RecordingError("the verwerkingen outbox delivery is shut down")
         if not self._names:  # exporters=none: recorded nowhere, by configuration
             return
         try:
-            self.outbox.add(new_uuid4(), encode_body(actie.to_api()), self._names)
+            content = encode_body(actie.to_api())
+            bodies = {name: with_span(content, span) for name in self._span_names} if self._span_names else None
+            self.outbox.add(new_uuid4(), content, self._names, bodies=bodies)
         except OutboxError as exc:
             raise RecordingError(f"could not record the verwerkingsactie: {exc}") from None
         except (TypeError, ValueError) as exc:
@@ -209,6 +217,8 @@ class MemoryDelivery(_DeliveryBase):
                          make_record=_queued_record, meter_provider=meter_provider, lease_factor=32)
         self.dropped = 0
         self._dropped_lock = threading.Lock()
+        ref = weakref.ref(self)  # a fresh lock in a forked child, as MemoryStore's
+        os.register_at_fork(after_in_child=lambda: _fresh_dropped_lock(ref))
         logger.warning(
             "verwerkingen delivery=memory: actions are kept in memory only (at most %d); they are "
             "LOST if the process dies and DROPPED (counted) when the queue is full. Use "
@@ -219,14 +229,15 @@ class MemoryDelivery(_DeliveryBase):
     def dead_letters(self) -> list[tuple[OutboxRow, int | None, str]]:
         return list(self._memory.dead)
 
-    def submit(self, actie: Verwerkingsactie) -> None:
+    def submit(self, actie: Verwerkingsactie, span: SpanInfo | None = None) -> None:
         """Queue the action; when the queue is full the action is dropped and counted."""
         if self._shut:
             raise RecordingError("the verwerkingen memory delivery is shut down")
         if not self._names:
             return
         # The typed action waits; the worker makes its POST body, off the request path.
-        if not self._memory.add(new_uuid4(), actie, self._names):
+        bodies = {name: (actie, span) for name in self._span_names} if self._span_names else None
+        if not self._memory.add(new_uuid4(), actie, self._names, bodies=bodies):
             with self._dropped_lock:
                 self.dropped += 1
                 dropped = self.dropped
@@ -237,3 +248,9 @@ class MemoryDelivery(_DeliveryBase):
             return
         self._worker.ensure_started()
         self._worker.wake()
+
+
+def _fresh_dropped_lock(ref: weakref.ref[MemoryDelivery]) -> None:
+    delivery = ref()
+    if delivery is not None:
+        delivery._dropped_lock = threading.Lock()

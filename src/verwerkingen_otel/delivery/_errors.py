@@ -53,7 +53,15 @@ class RetryableFailure(DeliveryFailure):
 
 
 class AuthFailure(DeliveryFailure):
-    """401/403: credentials or grants are wrong; retried with backoff, reported loudly."""
+    """401/403: credentials or grants are wrong; retried with backoff, reported loudly.
+
+    A 403 for one record while the exporter's others are accepted is that record's grant problem
+    and is dead-lettered after a few tries, with `problem` (the worker decides, see `_policy`)."""
+
+    def __init__(self, message: str = "", status: int | None = None, problem: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.problem = problem or {}
 
 
 class PermanentFailure(DeliveryFailure):

@@ -107,6 +107,7 @@ _EXPORTERS: dict[str, _Entry] = {
     "console": console_exporter,
     "memory": lambda settings: InMemoryExporter(),
     "api": api_exporter,
+    "ldv": "verwerkingen_otel.delivery.exporters._ldv:ldv_exporter",  # Logboek Dataverwerkingen over OTLP
 }
 _DELIVERIES: dict[str, _Entry] = {
     "sync": sync_delivery,

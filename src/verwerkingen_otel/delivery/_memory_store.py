@@ -5,9 +5,11 @@ from __future__ import annotations
 import collections
 import heapq
 import itertools
+import os
 import threading
 import time
-from typing import Any, Iterable, Sequence
+import weakref
+from typing import Any, Iterable, Mapping, Sequence
 
 from ._outbox import OutboxRow
 
@@ -25,15 +27,21 @@ class MemoryStore:
         self._ready: dict[str, collections.deque[int]] = {e: collections.deque() for e in exporters}
         self._delayed: dict[str, list[tuple[float, int]]] = {e: [] for e in exporters}
         self.dead: collections.deque[tuple[OutboxRow, int | None, str]] = collections.deque(maxlen=1000)
+        # A fork while a thread of the parent holds the lock would leave the child's copy locked
+        # for ever (that thread does not exist there): the child gets a fresh one (issue 11).
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _fresh_lock(ref))
 
-    def add(self, record_id: str, body: Any, exporters: Sequence[str]) -> bool:
+    def add(self, record_id: str, body: Any, exporters: Sequence[str], bodies: Mapping[str, Any] | None = None) -> bool:
+        """Queue one action per exporter; `bodies` gives some exporters a body of their own."""
+        own = bodies or {}
         with self._lock:
             if len(self._rows) + len(exporters) > self.max_size:
                 return False
             now = time.time()
             for exporter in exporters:
                 rowid = next(self._ids)
-                self._rows[rowid] = OutboxRow(rowid, record_id, exporter, body, now, 0)
+                self._rows[rowid] = OutboxRow(rowid, record_id, exporter, own.get(exporter, body), now, 0)
                 self._ready[exporter].append(rowid)
             return True
 
@@ -92,3 +100,9 @@ class MemoryStore:
                 return 0.0
             delayed = self._delayed[exporter]
             return delayed[0][0] if delayed else None
+
+
+def _fresh_lock(ref: weakref.ref[MemoryStore]) -> None:
+    store = ref()
+    if store is not None:
+        store._lock = threading.Lock()

@@ -4,8 +4,8 @@ One row per (action, exporter), so each exporter gets each action exactly once f
 row leaves the outbox only when it is delivered or moved to the dead-letter table with the
 log's problem JSON. WAL mode, a busy timeout and `BEGIN IMMEDIATE` let several processes
 (gunicorn workers) share one file; a row being delivered is *leased* by one process
-(`pid:token`) so two processes do not send it at the same time, and a lease of a process that
-died is released at start-up (or when it runs out).
+(`namespace:pid:instance`, see `_outbox_guard`) so two processes do not send it at the same
+time, and a lease of a process that died is released at start-up (or when it runs out).
 
 The file holds personal data: it is created readable by its owner only (0600, in a 0700
 directory when we create that), never through a symlink. A connection is never used across
@@ -19,12 +19,12 @@ import os
 import sqlite3
 import threading
 import time
-import uuid
 import weakref
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from ._outbox_tx import Transaction
-from ._outbox_schema import INSERT, SCHEMA, DeadLetter, OutboxError, OutboxRow, id_filter, pid_alive
+from ._outbox_guard import check_directory, lease_is_stale, lease_owner, secure_companions
+from ._outbox_schema import INSERT, SCHEMA, DeadLetter, OutboxError, OutboxRow, id_filter
 
 __all__ = ["DeadLetter", "Outbox", "OutboxError", "OutboxRow"]
 
@@ -47,7 +47,7 @@ class Outbox:
         self.synchronous = synchronous.upper()
         self.busy_timeout = busy_timeout
         self.lease = lease
-        self.owner = f"{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self.owner = lease_owner(os.getpid())
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._checkpointer: sqlite3.Connection | None = None
@@ -56,8 +56,11 @@ class Outbox:
         self.writes = 0  # commits since the last checkpoint (the worker checkpoints by it)
         self._pid = os.getpid()
         self._closed = False
+        check_directory(self.path)
         self._create_file()
+        secure_companions(self.path)  # before SQLite opens what may already be there
         self._connection()  # fail at start-up, not on the first request
+        secure_companions(self.path)
         ref = weakref.ref(self)
         os.register_at_fork(before=lambda: _before_fork(ref),
                             after_in_parent=lambda: _after_fork_in_parent(ref),
@@ -93,7 +96,7 @@ class Outbox:
                 _ABANDONED.append(self._checkpointer)
             self._conn = self._checkpointer = None
             self._pid = os.getpid()
-            self.owner = f"{self._pid}:{uuid.uuid4().hex[:12]}"
+            self.owner = lease_owner(self._pid)
         if self._conn is None:
             # The request path never checkpoints (an fsync of the database file would land on
             # one unlucky request); the worker does, on a connection of its own (`checkpoint`).
@@ -175,14 +178,17 @@ class Outbox:
 
     # --- the request path ----------------------------------------------------------------
 
-    def add(self, record_id: str, body: str, exporters: Sequence[str], now: float | None = None) -> None:
-        """Store one action for each exporter in one transaction; OutboxError if that fails."""
+    def add(self, record_id: str, body: str, exporters: Sequence[str], now: float | None = None,
+            bodies: Mapping[str, str] | None = None) -> None:
+        """Store one action for each exporter in one transaction; OutboxError if that fails.
+        `bodies` gives some exporters a body of their own (one that carries the span)."""
         now = time.time() if now is None else now
         with self._write() as conn:
-            if len(exporters) == 1:
+            if len(exporters) == 1 and not bodies:
                 conn.execute(INSERT, (record_id, exporters[0], body, now, now))
             else:
-                conn.executemany(INSERT, [(record_id, e, body, now, now) for e in exporters])
+                own = bodies or {}
+                conn.executemany(INSERT, [(record_id, e, own.get(e, body), now, now) for e in exporters])
 
     # --- the worker ------------------------------------------------------------------------
 
@@ -257,9 +263,7 @@ class Outbox:
             )]
             stale = []
             for owner in owners:
-                pid_text = owner.split(":", 1)[0]
-                pid = int(pid_text) if pid_text.isdigit() else -1
-                if owner != self.owner and (pid == os.getpid() or not pid_alive(pid)):
+                if lease_is_stale(owner, self.owner):
                     stale.append(owner)
             released = 0
             for owner in stale:

@@ -9,11 +9,12 @@ as it is (`content=`); a record kept in memory holds the typed action until some
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from ..model import Verwerkingsactie, new_uuid4
 
-__all__ = ["ActionExporter", "Delivery", "Record", "encode_body"]
+__all__ = ["ActionExporter", "Delivery", "Record", "SpanInfo", "encode_body", "split_span", "wants_span", "with_span"]
 
 encode_body = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 """The POST body as compact JSON text (non-ASCII kept as is: the API speaks UTF-8)."""
@@ -69,6 +70,53 @@ class Record:
         return f"Record(id={self.id!r})"
 
 
+@dataclass(frozen=True)
+class SpanInfo:
+    """Where and when an action ran, for exporters that write spans of their own (LDV).
+
+    Ids in lowercase hex, times in nanoseconds since the epoch; `error_type` is the qualified
+    class name of the exception the processing raised (never its message).
+    """
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    start_ns: int
+    end_ns: int
+    error_type: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"traceId": self.trace_id, "spanId": self.span_id, "parentSpanId": self.parent_span_id,
+                "start": self.start_ns, "end": self.end_ns, "errorType": self.error_type}
+
+    @classmethod
+    def from_json(cls, data: Any) -> SpanInfo | None:
+        if not isinstance(data, dict):
+            return None
+        try:
+            return cls(str(data["traceId"]), str(data["spanId"]), data.get("parentSpanId"), int(data["start"]),
+                       int(data["end"]), data.get("errorType"))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def wants_span(exporter: object) -> bool:
+    """An exporter that sets `wants_span = True` gets its records' span with the body."""
+    return getattr(exporter, "wants_span", False) is True
+
+
+def with_span(content: str, span: SpanInfo | None) -> str:
+    """The record body for an exporter that wants the span: `{"span": …, "actie": <POST body>}`."""
+    return '{"span":' + encode_body(span.to_json() if span is not None else None) + ',"actie":' + content + "}"
+
+
+def split_span(body: dict[str, Any]) -> tuple[dict[str, Any], SpanInfo | None]:
+    """(the POST body, its span) from a body made by `with_span`; a plain POST body has no span."""
+    if set(body) == {"span", "actie"} and isinstance(body["actie"], dict):
+        return body["actie"], SpanInfo.from_json(body["span"])
+    return body, None
+
+
 @runtime_checkable
 class ActionExporter(Protocol):
     """A sink for records. `export` raises a DeliveryFailure (subclass) when it cannot deliver."""
@@ -85,10 +133,11 @@ class Delivery(Protocol):
     """How actions reach every configured exporter. Owns its exporters (shuts them down).
 
     `submit` runs on the request path, before the decorated call returns; it raises
-    RecordingError when the action cannot be recorded. Timeouts are seconds.
+    RecordingError when the action cannot be recorded. Timeouts are seconds. `span`, when
+    given, reaches the exporters that want it (`wants_span`); capture passes it only then.
     """
 
-    def submit(self, actie: Verwerkingsactie) -> None: ...
+    def submit(self, actie: Verwerkingsactie, span: SpanInfo | None = None) -> None: ...
 
     def force_flush(self, timeout: float = 5.0) -> bool: ...
 

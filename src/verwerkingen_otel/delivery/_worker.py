@@ -2,10 +2,12 @@
 
 The dispatcher is the only one that touches the store on the worker side: it leases due rows,
 hands them to senders and applies their outcomes in batches (one transaction for many
-deletes). Per exporter it keeps a failure streak: after a retryable or auth failure it pauses
-that exporter (exponential backoff with jitter, or the log's Retry-After up to a cap) and
-probes with one record at a time until one gets through, so an outage costs one request per
-backoff, not one per waiting action. A record the log refuses for good (other 4xx) goes to the
+deletes). Each failing record waits by its own attempt count (`_policy`). Per exporter it also
+keeps a failure streak, used only while none of its records is accepted: then a retryable or
+auth failure pauses that exporter (exponential backoff with jitter, or the log's Retry-After up
+to a cap) and probes with one record at a time until one gets through, so an outage costs one
+request per backoff, not one per waiting action; a record that fails while others get through
+slows nobody. A record the log refuses for good (other 4xx) goes to the
 dead letters; nothing behind it waits. Threads are daemons, restarted in a forked child.
 """
 
@@ -94,6 +96,7 @@ class Worker:
         # given back instead of sent into a failing log (or past its Retry-After).
         self._tripped: dict[str, bool] = {name: False for name in self.exporters}
         self._failed_at: dict[str, float] = {name: 0.0 for name in self.exporters}
+        self._last_delivered: dict[str, float] = {name: float("-inf") for name in self.exporters}
         self._threads: list[threading.Thread] = []
 
     def ensure_started(self) -> None:
@@ -231,6 +234,7 @@ class Worker:
                     # already on the wire says nothing about a Retry-After it answered since.)
                     self._failures[o.exporter] = 0
                     self._paused_until[o.exporter] = 0.0
+                self._last_delivered[o.exporter] = now
                 self.instruments.delivered.add(1, attrs)
                 self.instruments.latency.record(max(0.0, now - o.row.created), attrs)
             elif o.kind == "dead":
@@ -240,25 +244,45 @@ class Worker:
                     "verwerkingen %s delivery: exporter %r refused action %s for good (%s); moved to "
                     "the dead letters", self.kind, o.exporter, o.row.record_id, o.reason)
             else:
-                self._failures[o.exporter] += 1
-                failures = self._failures[o.exporter]
-                pause = self.policy.delay(failures, o.retry_after)
-                self._paused_until[o.exporter] = max(self._paused_until[o.exporter], now + pause)
-                self._tripped[o.exporter] = False  # the pause above takes over
-                self._failed_at[o.exporter] = max(self._failed_at[o.exporter], o.ended)
-                retry.append((o.row.rowid, now + pause, o.reason[:200]))
-                self.instruments.retried.add(1, {**attrs, "reason": o.kind})
-                if o.kind == "auth":
-                    logger.error(
-                        "verwerkingen %s delivery: exporter %r was refused (%s): the credentials or "
-                        "grants are wrong (check VERWERKINGEN_CLIENT_ID, VERWERKINGEN_SECRET or "
-                        "VERWERKINGEN_TOKEN and the client's scopes); retrying in %.1f s, nothing is "
-                        "dropped", self.kind, o.exporter, o.reason, pause)
-                elif failures == 1 or failures % 10 == 0:
-                    logger.warning(
-                        "verwerkingen %s delivery: exporter %r failed (%s), %d in a row; retrying "
-                        "in %.1f s", self.kind, o.exporter, o.reason, failures, pause)
+                self._failed(o, now, retry, dead, attrs)
         return delivered, retry, dead, release
+
+    def _failed(self, o: _Outcome, now: float, retry: list[tuple[int, float, str]],
+                dead: list[tuple[int, int | None, str]], attrs: dict[str, str]) -> None:
+        """A retryable or auth failure: the record's own backoff, and an exporter-wide pause
+        only when none of the exporter's records has been accepted lately (see `_policy`)."""
+        attempt = o.row.attempts + 1
+        if self.policy.accepting(self._last_delivered[o.exporter], now):
+            # Others get through: this record's own problem, and only it waits.
+            if o.kind == "auth" and o.status == 403 and self.policy.dead_letters_forbidden(attempt):
+                dead.append((o.row.rowid, 403, json.dumps(o.problem or {"status": 403})))
+                self.instruments.dead_lettered.add(1, attrs)
+                logger.error(
+                    "verwerkingen %s delivery: exporter %r refused action %s %d times (%s) while it "
+                    "accepts others: the client lacks the grant for it (e.g. create:confidential); "
+                    "moved to the dead letters", self.kind, o.exporter, o.row.record_id, attempt, o.reason)
+                return
+            at = self.policy.record_retry(attempt, o.retry_after, now)
+        else:
+            self._failures[o.exporter] += 1
+            pause = self.policy.delay(self._failures[o.exporter], o.retry_after)
+            self._paused_until[o.exporter] = max(self._paused_until[o.exporter], now + pause)
+            self._tripped[o.exporter] = False  # the pause above takes over
+            self._failed_at[o.exporter] = max(self._failed_at[o.exporter], o.ended)
+            at = self.policy.record_retry(attempt, o.retry_after, now, exporter_pause=pause)
+        retry.append((o.row.rowid, at, o.reason[:200]))
+        self.instruments.retried.add(1, {**attrs, "reason": o.kind})
+        wait = at - now
+        if o.kind == "auth":
+            logger.error(
+                "verwerkingen %s delivery: exporter %r was refused (%s): the credentials or grants "
+                "are wrong (check VERWERKINGEN_CLIENT_ID, VERWERKINGEN_SECRET or VERWERKINGEN_TOKEN "
+                "and the client's scopes); retrying in %.1f s, nothing is dropped",
+                self.kind, o.exporter, o.reason, wait)
+        elif attempt == 1 or attempt % 10 == 0:
+            logger.warning(
+                "verwerkingen %s delivery: exporter %r failed (%s), attempt %d of this action; "
+                "retrying in %.1f s", self.kind, o.exporter, o.reason, attempt, wait)
 
     # senders --------------------------------------------------------------------------
 
@@ -279,11 +303,14 @@ class Worker:
             try:
                 exporter.export(self.make_record(row))
             except RetryableFailure as exc:
-                self._tripped[name] = True
+                if not self.policy.accepting(self._last_delivered[name], time.time()):
+                    self._tripped[name] = True  # the log is down: hold the others back
                 outcome.kind, outcome.retry_after, outcome.reason = "retry", exc.retry_after, str(exc)
             except AuthFailure as exc:
-                self._tripped[name] = True
+                if not self.policy.accepting(self._last_delivered[name], time.time()):
+                    self._tripped[name] = True  # credentials wrong: hold the others back
                 outcome.kind, outcome.reason = "auth", str(exc)
+                outcome.status, outcome.problem = exc.status, exc.problem
             except PermanentFailure as exc:
                 status = exc.problem.get("status") if isinstance(exc.problem, dict) else None
                 outcome.kind, outcome.reason = "dead", str(exc)

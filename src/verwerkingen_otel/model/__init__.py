@@ -3,6 +3,8 @@ the six VNG headers. Imports nothing else of ours; every other package builds on
 
 from __future__ import annotations
 
+from .._exports import publish
+
 from ._errors import (
     FieldError,
     InvalidValue,
@@ -151,10 +153,4 @@ __all__ = [
     "verwerkingsactie_attributes",
 ]
 
-for _name in __all__:  # reprs and docs show the public path
-    _value = globals()[_name]
-    if isinstance(_value, type) or callable(_value):
-        try:
-            _value.__module__ = __name__
-        except (AttributeError, TypeError):
-            pass
+publish(globals(), __all__, __name__)  # reprs and docs show the short path

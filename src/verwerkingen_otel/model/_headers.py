@@ -145,7 +145,10 @@ def scan_asgi_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[Afnemer |
             elif name in _W3C_BYTES:
                 if carrier is None:
                     carrier = {}
-                carrier[_W3C_BYTES[name]] = value.decode("latin-1")
+                key, text = _W3C_BYTES[name], value.decode("latin-1")
+                if key in carrier:  # several tracestate lines are one list; two traceparents, none
+                    text = carrier[key] + "," + text if key == "tracestate" else ""
+                carrier[key] = text
         return (_validate(raw) if raw else None), carrier
     except Exception:  # noqa: BLE001 - never fail a request over a header; say nothing of values
         logger.warning("inbound verwerkingen headers ignored: unexpected error while parsing")

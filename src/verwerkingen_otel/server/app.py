@@ -24,10 +24,11 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import bewerking, inzage, pages, register_api, schema
+from . import bewerking, inzage, ldv, pages, register_api, schema
 from .auth import Authenticator
 from .errors import API_VERSION, ApiError, api_error_response, problem
 from .register_runtime import setup_register
+from .proxy import refuse_slash_redirects
 from .settings import BASE_PATH, Settings
 from .state import ServerState
 from .storage import Storage
@@ -126,7 +127,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings if settings is not None else Settings.from_env()
     storage = Storage(settings.database_url, count_limit=settings.count_limit)
     storage.create_schema()
-    state = ServerState(settings, storage, Authenticator(settings.clients))
+    ldv_store = ldv.create_store(storage)  # Logboek Dataverwerkingen: its own table
+    state = ServerState(settings, storage, Authenticator(settings.clients, max_token_age=settings.max_token_age))
     register = setup_register(settings, storage)  # register of processing activities (VAR API)
 
     routes = [
@@ -140,6 +142,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/schema", schema.schema_list, methods=["GET"]),
             Route("/schema/{name}", schema.schema_file, methods=["GET"]),
         ]),
+        *ldv.routes(),  # OTLP ingest (/v1/traces) and the lezen API (/lezen/v1)
     ]
 
     async def lifespan(_app: Starlette) -> Any:
@@ -154,8 +157,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.add_middleware(ApiVersionAndAccessLog)
     app.state.verwerkingenlog = state
+    app.state.ldv = ldv_store
     app.state.openapi_schemas = schema.load_schemas()
-    app.state.register = register
     from .ops import install_ops  # scale: /healthz, /readyz, /metrics, purge schedule
     install_ops(app, state)
+    app.state.register = register
+    refuse_slash_redirects(app)  # last, so it covers every route added above
     return app

@@ -6,6 +6,8 @@ narrow the grants from the clients file. Tokens and secrets never reach a log li
 
 from __future__ import annotations
 
+import logging
+import secrets
 import sys
 import time
 from dataclasses import dataclass
@@ -21,9 +23,13 @@ if sys.version_info >= (3, 11):  # pragma: no cover - depends on interpreter
 else:  # pragma: no cover
     import tomli as tomllib
 
+log = logging.getLogger("verwerkingen_otel.server.auth")
+
 ACTIONS = ("create", "read", "update", "delete")
 ALL_SCOPES: frozenset[str] = frozenset(f"{a}:{lvl}" for a in ACTIONS for lvl in ("normal", "confidential"))
 LEEWAY_SECONDS = 30
+MAX_TOKEN_AGE_SECONDS = 3600  # NOTES §5: a token without `exp` expires at `iat` + this
+MIN_SECRET_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,10 @@ def load_clients(path: Path, *, option: str = "--clients") -> dict[str, Client]:
         secret = entry.get("secret")
         if not isinstance(secret, str) or not secret:
             raise ConfigError(f"{where} needs a non-empty string `secret`")
+        if len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
+            # NOTES §5: a short HS256 secret can be brute-forced offline from one token
+            raise ConfigError(f"{where}: `secret` must be at least {MIN_SECRET_BYTES} bytes "
+                              f"(it has {len(secret.encode('utf-8'))})")
         scopes = entry.get("scopes", [])
         if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
             raise ConfigError(f"{where}: `scopes` must be a list of strings")
@@ -96,8 +106,19 @@ def load_clients(path: Path, *, option: str = "--clients") -> dict[str, Client]:
     return clients
 
 
-def _unauthorized(detail: str) -> ApiError:
-    return ApiError(401, "not_authenticated", detail, headers={"WWW-Authenticate": 'Bearer realm="verwerkingenlog"'})
+# NOTES §5: every 401 has the same body, so a caller cannot tell an unknown client from a bad
+# signature or an expired token (and so cannot probe which client ids exist).
+UNAUTHORIZED_DETAIL = "Geen geldig token: Authorization moet 'Bearer <JWT>' zijn, ondertekend en niet verlopen."
+
+
+class _Refused(Exception):
+    """Why a token was refused: for the server log (a fixed phrase, never a value)."""
+
+
+def _unauthorized(reason: str) -> ApiError:
+    log.info("401: %s", reason)
+    return ApiError(401, "not_authenticated", UNAUTHORIZED_DETAIL,
+                    headers={"WWW-Authenticate": 'Bearer realm="verwerkingenlog"'})
 
 
 class Authenticator:
@@ -105,57 +126,76 @@ class Authenticator:
 
     CACHE_SIZE = 4096
 
-    def __init__(self, clients: Mapping[str, Client]) -> None:
+    def __init__(self, clients: Mapping[str, Client], *, max_token_age: float = MAX_TOKEN_AGE_SECONDS) -> None:
         self._clients = dict(clients)
+        self._max_age = max_token_age
         # Verified tokens, so a client reusing its token is not re-verified on every call:
-        # token -> (principal, exp or None). The same string always verifies the same way;
-        # only `exp` changes with time, so it is checked on every hit.
-        self._verified: dict[str, tuple[Principal, float | None]] = {}
+        # token -> (principal, expiry). The same string always verifies the same way; only the
+        # time changes, so the expiry (exp, else iat + maximum age) is checked on every hit.
+        self._verified: dict[str, tuple[Principal, float]] = {}
+        # verified against when the client is unknown, so both refusals cost the same
+        self._decoy = secrets.token_bytes(MIN_SECRET_BYTES)
 
     def authenticate(self, authorization: str | None) -> Principal:
         if not authorization:
-            raise _unauthorized("Authorization header ontbreekt (Bearer JWT verwacht).")
+            raise _unauthorized("no Authorization header")
         scheme, _, token = authorization.strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            raise _unauthorized("Authorization header moet 'Bearer <JWT>' zijn.")
+            raise _unauthorized("Authorization is not 'Bearer <JWT>'")
         hit = self._verified.get(token)
         if hit is not None:
-            principal, exp = hit
-            if exp is None or time.time() <= exp + LEEWAY_SECONDS:
+            principal, expiry = hit
+            if time.time() < expiry + LEEWAY_SECONDS:  # PyJWT's rule: expired when exp <= now - leeway
                 return principal
             self._verified.pop(token, None)
-            raise _unauthorized("Token is verlopen.")
-        principal, exp = self._verify(token)
+            raise _unauthorized("token expired")
+        try:
+            principal, expiry = self._verify(token)
+        except _Refused as e:
+            raise _unauthorized(str(e)) from None
         if len(self._verified) >= self.CACHE_SIZE:
             self._verified.clear()
-        self._verified[token] = (principal, exp)
+        self._verified[token] = (principal, expiry)
         return principal
 
-    def _verify(self, token: str) -> tuple[Principal, float | None]:
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
             claims = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError:
-            raise _unauthorized("Token is geen geldige JWT.") from None
+            raise _Refused("not a JWT") from None
         if header.get("alg") != "HS256":
-            raise _unauthorized("Token moet met HS256 ondertekend zijn.")
+            raise _Refused("not HS256")
         client_id = claims.get("client_id", claims.get("iss"))
         client = self._clients.get(client_id) if isinstance(client_id, str) else None
-        if client is None:
-            raise _unauthorized("Onbekende client.")
         try:
             verified = jwt.decode(
-                token, client.secret, algorithms=["HS256"], leeway=LEEWAY_SECONDS,
-                options={"verify_aud": False, "verify_iss": False},
+                token, client.secret if client is not None else self._decoy, algorithms=["HS256"],
+                leeway=LEEWAY_SECONDS, options={"verify_aud": False, "verify_iss": False},
             )
         except jwt.ExpiredSignatureError:
-            raise _unauthorized("Token is verlopen.") from None
+            raise _Refused("unknown client" if client is None else "token expired") from None
         except jwt.PyJWTError:
-            raise _unauthorized("Token is ongeldig of verkeerd ondertekend.") from None
-        exp = verified.get("exp")
-        return Principal(client.client_id, _narrow(client.scopes, verified)), (
-            float(exp) if isinstance(exp, (int, float)) else None)
+            raise _Refused("unknown client" if client is None else "bad signature or claims") from None
+        if client is None:  # pragma: no cover - the decoy secret never verifies
+            raise _Refused("unknown client")
+        expiry = self._expiry(verified)
+        return Principal(client.client_id, _narrow(client.scopes, verified)), expiry
+
+    def _expiry(self, claims: Mapping[str, Any]) -> float:
+        """`exp`, else `iat` + the maximum age (NOTES §5); both read as PyJWT validated them."""
+        # jwt.decode has checked both: each is present only as something int() accepts
+        exp = int(claims["exp"]) if "exp" in claims else None
+        iat = int(claims["iat"]) if "iat" in claims else None
+        if exp is None and iat is None:
+            raise _Refused("token has neither exp nor iat")
+        if exp is not None and iat is not None and exp - iat > self._max_age:
+            raise _Refused("token lives longer than the maximum token age")
+        expiry = float(exp if exp is not None else iat + self._max_age)  # type: ignore[operator]
+        if time.time() >= expiry + LEEWAY_SECONDS:
+            raise _Refused("token expired")
+        return expiry
 
 
 def _narrow(granted: frozenset[str], claims: Mapping[str, Any]) -> frozenset[str]:
@@ -164,12 +204,12 @@ def _narrow(granted: frozenset[str], claims: Mapping[str, Any]) -> frozenset[str
     if "scope" in claims:
         value = claims["scope"]
         if not isinstance(value, str):
-            raise _unauthorized("Claim 'scope' moet een string zijn.")
+            raise _Refused("claim 'scope' is not a string")
         claimed = value.split()
     elif "scopes" in claims:
         value = claims["scopes"]
         if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-            raise _unauthorized("Claim 'scopes' moet een lijst van strings zijn.")
+            raise _Refused("claim 'scopes' is not a list of strings")
         claimed = value
     if claimed is None:
         return granted

@@ -8,6 +8,7 @@ successful call is recorded as a verwerkingsactie of the server's own before it 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
 from datetime import datetime, timezone
 
@@ -75,6 +76,9 @@ async def read_object(request: Request) -> Response:
     return json_response(body)
 
 
+log = logging.getLogger("verwerkingen_otel.server.inzage")
+
+
 async def log_inzage(state: ServerState, request: Request, principal: Principal,
                      person: tuple[str, str, str]) -> None:
     """Record this Inzage call as a verwerkingsactie; if that fails, the call fails."""
@@ -90,8 +94,19 @@ async def log_inzage(state: ServerState, request: Request, principal: Principal,
     }
     if state.settings.inzage_verwerkingsactiviteit_id:
         velden["verwerkingsactiviteitId"] = state.settings.inzage_verwerkingsactiviteit_id
+    # NOTES §3: the record of a read is the citizen's, not the reader's: it keeps the server's
+    # bewaartermijn, and stays visible unless a client allowed to create confidential actions
+    # asks otherwise (a reader may not hide or shorten the record of its own read).
+    velden["bewaartermijn"] = state.settings.inzage_bewaartermijn
+    vertrouwelijk = afnemer.vertrouwelijkheid is Vertrouwelijkheid.VERTROUWELIJK
+    if vertrouwelijk and not principal.has("create:confidential"):
+        log.warning("inbound header Vertrouwelijkheid ignored on an Inzage call: the client lacks "
+                    "create:confidential; its record is normaal")
+        vertrouwelijk = False
+    if afnemer.bewaartermijn is not None:
+        log.warning("inbound header Bewaartermijn ignored on an Inzage call: its record keeps the "
+                    "server's bewaartermijn")
     optional = {
-        "bewaartermijn": afnemer.bewaartermijn,
         "afnemerId": afnemer.oin,
         "verwerkingsactiviteitIdAfnemer": afnemer.verwerkingsactiviteit_id,
         "verwerkingsactiviteitUrlAfnemer": afnemer.verwerkingsactiviteit_url,
@@ -104,7 +119,7 @@ async def log_inzage(state: ServerState, request: Request, principal: Principal,
     new = NewActie(
         client_id=principal.client_id,
         # a new action is never created `opgeheven`
-        vertrouwelijkheid=VERTROUWELIJK if afnemer.vertrouwelijkheid is Vertrouwelijkheid.VERTROUWELIJK else NORMAAL,
+        vertrouwelijkheid=VERTROUWELIJK if vertrouwelijk else NORMAAL,
         tijdstip=format_tijdstip(now), tijdstip_instant=now, velden=velden,
         objecten=(StoredObject(str(uuid.uuid4()), *person),),
     )

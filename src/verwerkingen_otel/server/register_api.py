@@ -19,8 +19,8 @@ from starlette.routing import Route
 from ..model import InvalidValue, check_date, check_uuid
 from .errors import ApiError, InvalidParam, api_error_response, validation_error
 from .pagination import page_body, parse_page
-from .params import Query
 from .records import ListPage
+from .params import Query
 from .register_runtime import RegisterRuntime, register_of
 from .settings import BASE_PATH
 from .state import state_of

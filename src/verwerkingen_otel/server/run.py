@@ -15,6 +15,7 @@ import jwt
 
 from .auth import load_clients
 from .errors import ConfigError
+from .security_options import export_security_settings, security_settings
 from .settings import (
     ENV_BASE_URL, ENV_CLIENTS, ENV_DATABASE, ENV_DEV_CLIENT, ENV_INZAGE_ACTIVITEIT, ENV_PAGE_SIZE,
     ENV_INZAGE_IDLE, ENV_REGISTER, ENV_STRICT_ACTIVITEITEN, ENV_USERS, Settings, check_base_url, database_url, dev_client,
@@ -47,37 +48,15 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Settings, str | None]:
         except InvalidValue:
             raise ConfigError("--inzage-verwerkingsactiviteit-id must be a UUID") from None
     kwargs = {} if activiteit is None else {"inzage_verwerkingsactiviteit_id": activiteit}
-    kwargs.update(_register_options(args))
+    kwargs.update(security_settings(args))
     kwargs.update(_scale_settings(args))
+    kwargs.update(_register_options(args))
     settings = Settings(
         database_url=database_url(args.database, option="--database"),
         clients=clients, base_url=check_base_url(args.base_url, option="--base-url"),
         page_size=args.page_size, **kwargs,
     )
     return settings, dev
-
-
-def _register_options(args: argparse.Namespace) -> dict[str, object]:
-    """--register (checked now: a file with errors is a configuration mistake), --strict-activiteiten,
-    --users."""
-    register = getattr(args, "register", None)
-    strict = bool(getattr(args, "strict_activiteiten", False))
-    if register:
-        from ..register import FileSource, RegisterError, problems_of
-        try:
-            FileSource(register).load()
-        except RegisterError as e:
-            problems = "\n".join(f"  {p}" for p in problems_of(e))
-            raise ConfigError(f"--register: {register} cannot be loaded:\n{problems}") from None
-        register = str(Path(register).resolve())
-    elif strict:
-        raise ConfigError("--strict-activiteiten needs --register FILE")
-    users = getattr(args, "users", None)
-    idle = getattr(args, "inzage_idle_timeout", 900)
-    if not idle > 0:
-        raise ConfigError("--inzage-idle-timeout must be a positive number of seconds")
-    return {"register_file": register or None, "strict_activiteiten": strict,
-            "users_file": str(Path(users).resolve()) if users else None, "session_idle_seconds": idle}
 
 
 def _scale_settings(args: argparse.Namespace) -> dict[str, object]:
@@ -99,6 +78,27 @@ def _scale_env(settings: Settings) -> None:
     os.environ[ENV_COUNT_LIMIT] = str(settings.count_limit)
     os.environ[ENV_DEFAULT_BEWAARTERMIJN] = settings.default_bewaartermijn or ""
     os.environ[ENV_PURGE_INTERVAL] = str(settings.purge_interval)
+def _register_options(args: argparse.Namespace) -> dict[str, object]:
+    """--register (checked now: a file with errors is a configuration mistake), --strict-activiteiten,
+    --users."""
+    register = getattr(args, "register", None)
+    strict = bool(getattr(args, "strict_activiteiten", False))
+    if register:
+        from ..register import FileSource, RegisterError, problems_of
+        try:
+            FileSource(register).load()
+        except RegisterError as e:
+            problems = "\n".join(f"  {p}" for p in problems_of(e))
+            raise ConfigError(f"--register: {register} cannot be loaded:\n{problems}") from None
+        register = str(Path(register).resolve())
+    elif strict:
+        raise ConfigError("--strict-activiteiten needs --register FILE")
+    users = getattr(args, "users", None)
+    idle = getattr(args, "inzage_idle_timeout", 900)
+    if not idle > 0:
+        raise ConfigError("--inzage-idle-timeout must be a positive number of seconds")
+    return {"register_file": register or None, "strict_activiteiten": strict,
+            "users_file": str(Path(users).resolve()) if users else None, "session_idle_seconds": idle}
 
 
 def _check_listen(host: str, port: int) -> None:
@@ -173,8 +173,10 @@ def serve(args: argparse.Namespace) -> int:
     if dev:
         _print_dev_credentials(dev, args.host, args.port)
     # uvicorn applies log_config in every worker process too
+    # proxy_headers=False: uvicorn would trust X-Forwarded-Proto from 127.0.0.1 by default; the
+    # app reads the proxy headers itself, only with --proxy-headers (proxy.py)
     common = dict(host=args.host, port=args.port, access_log=False, log_level=args.log_level,
-                  server_header=False, log_config=log_config)
+                  server_header=False, log_config=log_config, proxy_headers=False)
     if args.workers == 1:
         uvicorn.run(app, **common)
         return 0
@@ -189,10 +191,11 @@ def serve(args: argparse.Namespace) -> int:
         os.environ[ENV_BASE_URL] = settings.base_url
     os.environ[ENV_PAGE_SIZE] = str(settings.page_size)
     os.environ[ENV_INZAGE_ACTIVITEIT] = settings.inzage_verwerkingsactiviteit_id or ""
+    export_security_settings(settings)
+    _scale_env(settings)
     os.environ[ENV_REGISTER] = settings.register_file or ""
     os.environ[ENV_STRICT_ACTIVITEITEN] = "true" if settings.strict_activiteiten else ""
     os.environ[ENV_USERS] = settings.users_file or ""
     os.environ[ENV_INZAGE_IDLE] = str(settings.session_idle_seconds)
-    _scale_env(settings)
     uvicorn.run("verwerkingen_otel.server.app:create_app", factory=True, workers=args.workers, **common)
     return 0

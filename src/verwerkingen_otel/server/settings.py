@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from .auth import ALL_SCOPES, Client, load_clients
+from .auth import ALL_SCOPES, MAX_TOKEN_AGE_SECONDS, MIN_SECRET_BYTES, Client, load_clients
 from .errors import ConfigError
+from .proxy import check_allow_ips
 
 API_VERSION = "0.9.0"
 BASE_PATH = "/api/v1"
@@ -23,6 +24,8 @@ MAX_BODY_BYTES = 1024 * 1024
 # The server's own verwerkingsactiviteit for logging Inzage calls (a setting; this default
 # is a fixed uuid so that every deployment's Inzage logs can be found without configuration).
 DEFAULT_INZAGE_ACTIVITEIT = "6c2b1f5e-4b3f-4d7e-9b1a-0e3a1c2d4f5a"
+# NOTES §3: the log's own record of an Inzage always keeps this, whatever the caller's headers say.
+DEFAULT_INZAGE_BEWAARTERMIJN = "P1Y"
 
 ENV_DATABASE = "VERWERKINGEN_SERVER_DATABASE"
 ENV_CLIENTS = "VERWERKINGEN_SERVER_CLIENTS"
@@ -30,15 +33,19 @@ ENV_BASE_URL = "VERWERKINGEN_SERVER_BASE_URL"
 ENV_PAGE_SIZE = "VERWERKINGEN_SERVER_PAGE_SIZE"
 ENV_INZAGE_ACTIVITEIT = "VERWERKINGEN_SERVER_INZAGE_ACTIVITEIT_ID"
 ENV_DEV_CLIENT = "VERWERKINGEN_SERVER_DEV_CLIENT"  # "client_id:secret", set by `serve --dev`
-ENV_REGISTER = "VERWERKINGEN_SERVER_REGISTER"
-ENV_STRICT_ACTIVITEITEN = "VERWERKINGEN_SERVER_STRICT_ACTIVITEITEN"
-ENV_USERS = "VERWERKINGEN_SERVER_USERS"
-ENV_INZAGE_IDLE = "VERWERKINGEN_SERVER_INZAGE_IDLE_TIMEOUT"
+ENV_MAX_TOKEN_AGE = "VERWERKINGEN_SERVER_MAX_TOKEN_AGE"
+ENV_INZAGE_BEWAARTERMIJN = "VERWERKINGEN_SERVER_INZAGE_BEWAARTERMIJN"
+ENV_PROXY_HEADERS = "VERWERKINGEN_SERVER_PROXY_HEADERS"
+ENV_FORWARDED_ALLOW_IPS = "VERWERKINGEN_SERVER_FORWARDED_ALLOW_IPS"
 # scale (issue 15): bounded counting, retention schedule
 ENV_COUNT_LIMIT = "VERWERKINGEN_SERVER_COUNT_LIMIT"
 ENV_DEFAULT_BEWAARTERMIJN = "VERWERKINGEN_SERVER_DEFAULT_BEWAARTERMIJN"
 ENV_PURGE_INTERVAL = "VERWERKINGEN_SERVER_PURGE_INTERVAL"
 DEFAULT_COUNT_LIMIT = 5_000
+ENV_REGISTER = "VERWERKINGEN_SERVER_REGISTER"
+ENV_STRICT_ACTIVITEITEN = "VERWERKINGEN_SERVER_STRICT_ACTIVITEITEN"
+ENV_USERS = "VERWERKINGEN_SERVER_USERS"
+ENV_INZAGE_IDLE = "VERWERKINGEN_SERVER_INZAGE_IDLE_TIMEOUT"
 
 
 @dataclass(frozen=True)
@@ -52,13 +59,18 @@ class Settings:
     max_body_bytes: int = MAX_BODY_BYTES
     inzage_verwerkingsactiviteit_id: str | None = DEFAULT_INZAGE_ACTIVITEIT
     systeem: str = "verwerkingen-otel server"
+    max_token_age: int = MAX_TOKEN_AGE_SECONDS  # seconds; a token's expiry is at most iat + this
+    inzage_bewaartermijn: str = DEFAULT_INZAGE_BEWAARTERMIJN
+    # links from Forwarded / X-Forwarded-Proto / X-Forwarded-Host, only from these peers (`*` = any)
+    proxy_headers: bool = False
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1",)
+    count_limit: int = DEFAULT_COUNT_LIMIT  # `count` exact up to here, a lower bound above
+    default_bewaartermijn: str | None = None  # retention of actions without a bewaartermijn; None: kept
+    purge_interval: float = 0.0  # seconds between in-server purges; 0: no schedule (use `purge`)
     register_file: str | None = None  # register of processing activities (VAR API, pages)
     strict_activiteiten: bool = False  # POST with an id the register never held → 400
     users_file: str | None = None  # users of the /inzage pages
     session_idle_seconds: float = 900  # /inzage sessions end after this many idle seconds
-    count_limit: int = DEFAULT_COUNT_LIMIT  # `count` exact up to here, a lower bound above
-    default_bewaartermijn: str | None = None  # retention of actions without a bewaartermijn; None: kept
-    purge_interval: float = 0.0  # seconds between in-server purges; 0: no schedule (use `purge`)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -69,6 +81,9 @@ class Settings:
             clients.update(load_clients(Path(env[ENV_CLIENTS]), option=ENV_CLIENTS))
         if env.get(ENV_DEV_CLIENT):
             client_id, _, secret = env[ENV_DEV_CLIENT].partition(":")
+            if len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
+                raise ConfigError(f"{ENV_DEV_CLIENT}: client {client_id!r}: `secret` must be at least "
+                                  f"{MIN_SECRET_BYTES} bytes")
             clients[client_id] = Client(client_id, secret, ALL_SCOPES)
         page_size = env.get(ENV_PAGE_SIZE, "100")
         if not page_size.isdigit() or int(page_size) < 1:
@@ -85,17 +100,14 @@ class Settings:
             strict_activiteiten=env.get(ENV_STRICT_ACTIVITEITEN, "").lower() in ("1", "true", "yes"),
             users_file=env.get(ENV_USERS) or None,
             session_idle_seconds=_positive_seconds(env.get(ENV_INZAGE_IDLE, "900"), ENV_INZAGE_IDLE),
+            max_token_age=check_max_token_age(env.get(ENV_MAX_TOKEN_AGE, str(MAX_TOKEN_AGE_SECONDS)),
+                                              option=ENV_MAX_TOKEN_AGE),
+            inzage_bewaartermijn=check_inzage_bewaartermijn(
+                env.get(ENV_INZAGE_BEWAARTERMIJN) or DEFAULT_INZAGE_BEWAARTERMIJN, option=ENV_INZAGE_BEWAARTERMIJN),
+            proxy_headers=check_flag(env.get(ENV_PROXY_HEADERS, ""), option=ENV_PROXY_HEADERS),
+            forwarded_allow_ips=check_allow_ips(env.get(ENV_FORWARDED_ALLOW_IPS, "127.0.0.1").split(","),
+                                                option=ENV_FORWARDED_ALLOW_IPS),
         )
-
-
-def _positive_seconds(value: str, option: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = 0.0
-    if not seconds > 0:
-        raise ConfigError(f"{option} must be a positive number of seconds")
-    return seconds
 
 
 def _scale_from_env(env: Mapping[str, str]) -> dict[str, object]:
@@ -133,6 +145,16 @@ def check_purge_interval(value: object, *, option: str = "--purge-interval") -> 
         seconds = -1.0
     if not seconds >= 0 or seconds == float("inf"):
         raise ConfigError(f"{option} must be a number of seconds (0 = no schedule)")
+    return seconds
+
+
+def _positive_seconds(value: str, option: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise ConfigError(f"{option} must be a positive number of seconds")
     return seconds
 
 
@@ -182,6 +204,33 @@ def check_base_url(value: str | None, *, option: str = "--base-url") -> str | No
     if not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
         raise ConfigError(f"{option}: expected http(s)://host[:port]/path, got {value!r}")
     return value.rstrip("/")
+
+
+def check_max_token_age(value: str, *, option: str = "--max-token-age") -> int:
+    """NOTES §5: the maximum age of a token, in whole seconds (at least 1)."""
+    value = value.strip()
+    if not value.isascii() or not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{option} must be a positive whole number of seconds")
+    return int(value)
+
+
+def check_inzage_bewaartermijn(value: str, *, option: str = "--inzage-bewaartermijn") -> str:
+    """An ISO 8601 duration such as P1Y, as the standard's `bewaartermijn`."""
+    from ..model import InvalidValue, check_duration
+    try:
+        return check_duration(value.strip())
+    except InvalidValue:
+        raise ConfigError(f"{option} must be an ISO 8601 duration such as P1Y") from None
+
+
+def check_flag(value: str, *, option: str) -> bool:
+    """`true`/`1`/`yes` or `false`/`0`/`no`/empty."""
+    low = value.strip().lower()
+    if low in ("true", "1", "yes"):
+        return True
+    if low in ("", "false", "0", "no"):
+        return False
+    raise ConfigError(f"{option} must be true or false")
 
 
 def dev_client() -> Client:

@@ -8,6 +8,8 @@ importing this package needs neither.
 
 from __future__ import annotations
 
+from .._exports import publish
+
 import importlib
 from typing import TYPE_CHECKING, Any
 
@@ -73,13 +75,7 @@ __all__ = [
 ]
 
 
-for _name in __all__:  # reprs and docs show the public path
-    _value = globals().get(_name)
-    if isinstance(_value, type) or callable(_value):
-        try:
-            _value.__module__ = __name__
-        except (AttributeError, TypeError):
-            pass
+publish(globals(), __all__, __name__)  # reprs and docs show the short path
 
 
 def __getattr__(name: str) -> Any:

@@ -26,7 +26,7 @@ from ._scope import RequestScope, is_excluded, match_rule, problem_503, recordin
 from ..model import scan_asgi_headers
 from ._routes import starlette_route
 from ._rules import Rules, load_path, starlette_routes
-from ._rules_objects import parse_json
+from ._body import body_cap, check_max_body, parse_body, read_asgi_body
 
 __all__ = ["SCOPE_KEY", "VerwerkingenMiddleware"]
 
@@ -52,11 +52,14 @@ class VerwerkingenMiddleware:
         exclude: Sequence[str] = (),
         gebruiker: Callable[[Scope], str | None] | None = None,
         rules: Rules | str | None = None,
+        max_body: int | None = None,
     ) -> None:
+        """`max_body`: bytes of a body buffered for a rule (default: the `max_body` setting)."""
         self.app = app
         self.exclude = tuple(exclude)
         self.gebruiker = gebruiker
         self.rules = load_path(rules) if not isinstance(rules, Rules) else rules
+        self.max_body = check_max_body(max_body)
         self._routes_checked = False  # a one-time start-up check, not request state
 
     def _check_routes(self, scope: Scope) -> None:
@@ -72,19 +75,15 @@ class VerwerkingenMiddleware:
         request = RequestScope(_route_finder(scope, self.app))
         scope[SCOPE_KEY] = True
         afnemer, carrier = scan_asgi_headers(scope.get("headers") or ())
-        request.enter(carrier, afnemer, run_gebruiker_hook(self.gebruiker, scope) if self.gebruiker else None)
-        if self.rules is not None:
-            if not self._routes_checked:
-                self._check_routes(scope)
-            request.rule_match = match_rule(self.rules, scope.get("method", "GET"), _route_path(scope))
-        if request.rule_match is not None:
-            request.query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            if request.rule_match.rule.needs_request_body:
-                body, receive = await _read_body(receive)
-                request.request_json = parse_json(body)
-        response = _Response(send, hold=request.rule_match is not None)
+        gebruiker = run_gebruiker_hook(self.gebruiker, scope) if self.gebruiker else None
+        request.enter(carrier, afnemer, gebruiker)
+        # Everything after entering runs inside the try, so the scope is always closed and no
+        # caller's context outlives its request, whatever fails (issue 11).
+        response: _Response | None = None
         error: BaseException | None = None
         try:
+            receive = await self._match(scope, receive, request)
+            response = _Response(send, hold=request.rule_match is not None)
             request.open_rule_action()
             await self.app(scope, receive, response.send)
             request.finish_rule(response.status, response.body())
@@ -95,10 +94,11 @@ class VerwerkingenMiddleware:
         except BaseException as exc:  # noqa: BLE001
             error = error or exc
         if error is None:
+            assert response is not None
             await response.flush()
             return
         failure = recording_error_in(error)
-        if failure is None or response.sent:
+        if failure is None or (response is not None and response.sent):
             raise error
         logger.error("verwerkingsactie could not be recorded (%s); answered 503", failure)
         body, problem_headers = problem_503()
@@ -108,6 +108,31 @@ class VerwerkingenMiddleware:
             "headers": [(k.encode(), v.encode()) for k, v in problem_headers],
         })
         await send({"type": "http.response.body", "body": body})
+
+    async def _match(self, scope: Scope, receive: Receive, request: RequestScope) -> Receive:
+        """The route rule of this request and, when it reads one, its JSON body; returns the
+        receive the app must use (it replays what was read, a disconnect included)."""
+        if self.rules is None:
+            return receive
+        if not self._routes_checked:
+            self._check_routes(scope)
+        request.rule_match = match_rule(self.rules, scope.get("method", "GET"), _route_path(scope))
+        if request.rule_match is None:
+            return receive
+        request.query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        rule = request.rule_match.rule
+        if rule.needs_request_body:
+            body, receive = await read_asgi_body(receive, body_cap(self.max_body), rule.name,
+                                                 _content_length(scope))
+            request.request_json = parse_body(body, rule.name)
+        return receive
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers") or ():
+        if name.lower() == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
 
 
 def _route_finder(scope: Scope, inner: Any) -> Callable[[], str | None]:
@@ -127,29 +152,6 @@ def _route_path(scope: Scope) -> str:
     path: str = scope.get("path", "")
     root = scope.get("root_path", "")
     return path[len(root):] if root and path.startswith(root) else path
-
-
-async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
-    """Read the whole request body, and a receive that replays it to the app."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return body, replay
 
 
 class _Response:

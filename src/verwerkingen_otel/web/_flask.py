@@ -10,6 +10,7 @@ wrapped, so endpoint names stay as they are.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable, Sequence
 
 import flask
@@ -18,6 +19,9 @@ from ._scope import RequestScope, problem_503, run_gebruiker_hook
 from ..delivery import RecordingError
 from ._rules import Rules, load_path
 from ._wsgi import SCOPE_KEY, VerwerkingenWSGIMiddleware
+from ._body import body_cap, parse_body
+
+logger = logging.getLogger("verwerkingen_otel.web")
 
 __all__ = ["Verwerkingen"]
 
@@ -70,8 +74,28 @@ class Verwerkingen:
             return
         scope.query = request.args.to_dict(flat=False)
         if scope.rule_match.rule.needs_request_body:
-            scope.request_json = request.get_json(silent=True)
+            scope.request_json = _rule_body(request, scope.rule_match.rule.name)
         scope.open_rule_action()
+
+
+def _rule_body(request: Any, rule: str) -> Any:
+    """The JSON body a rule reads, as the raw middlewares read it (see `_body`): at most the
+    `max_body` setting, never raising (nested too deep, cut off: no person, with a warning).
+    werkzeug caches what it read, so the view reads the same bytes (or the same disconnect)."""
+    if not request.is_json:
+        return None
+    length = request.content_length
+    cap = body_cap(None)
+    if length is not None and length > cap:
+        logger.warning("rule %r: request body of %d bytes is over VERWERKINGEN_MAX_BODY (%d); "
+                       "no person from the body", rule, length, cap)
+        return None
+    try:
+        data = request.get_data(cache=True)
+    except Exception:  # noqa: BLE001 - the client went away mid-body; the view sees it too
+        logger.warning("rule %r: the request body could not be read; no person from the body", rule)
+        return None
+    return parse_body(data, rule)
 
 
 def _recording_error(error: RecordingError) -> Any:

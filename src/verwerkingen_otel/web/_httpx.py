@@ -4,9 +4,14 @@
     instrument_client(client)         # just this one client (event hook)
 
 Inside a verwerkingsactie each request gets the six headers (NOTES §4; OIN from the `oin`
-setting) and, unless one is already there (e.g. from opentelemetry-instrumentation-httpx), a
-W3C `traceparent` for the current action's span, so the provider's action joins its trace.
-Outside an action nothing is added. Headers are set, never appended, so instrumenting twice or
+setting) and, unless one is already there (e.g. from opentelemetry-instrumentation-httpx), W3C
+trace context: a short client span of its own on the verwerkingen provider (a child of the
+action's span, never on the application's provider), whose id is the `traceparent` parent-id,
+so each call of an action is told apart and the provider's action joins the trace; and the
+caller's `tracestate` unchanged, when the action continues the caller's trace and the caller
+sent a valid one (W3C: passed on as received; an invalid one was dropped on the way in).
+Outside an action nothing is added. With the `propagate_to` setting only the hosts it names get
+the six headers (`traceparent` still goes everywhere, as OpenTelemetry sends it). Headers are set, never appended, so instrumenting twice or
 combining both ways never sends a header twice.
 
 Untraced requests: a request whose extensions carry `verwerkingen.untraced` (any true value)
@@ -29,9 +34,11 @@ from typing import Any
 import httpx
 import wrapt
 from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from ..capture import current_actie
+from ..capture import current_actie, current_inbound_trace, current_inbound_tracestate, current_pipeline, host_allowed
 from ._propagator import current_outbound_headers
 
 __all__ = ["UNTRACED", "add_headers", "instrument", "instrument_client", "is_instrumented", "uninstrument"]
@@ -49,15 +56,40 @@ def add_headers(request: httpx.Request) -> None:
     headers = current_outbound_headers()
     if not headers or _suppressed():
         return
-    for name, value in headers.items():
-        request.headers[name] = value
+    if _may_receive_vng_headers(request.url.host):  # traceparent below goes everywhere
+        for name, value in headers.items():
+            request.headers[name] = value
     if "traceparent" not in request.headers:
         actie = current_actie()
-        if actie is not None:  # the action's own span: the provider's action joins its trace
-            carrier: dict[str, str] = {}
-            _W3C.inject(carrier, context=actie.span_context())
-            for name, value in carrier.items():
-                request.headers[name] = value
+        if actie is not None:
+            _add_trace_context(request, actie)
+
+
+def _add_trace_context(request: httpx.Request, actie: Any) -> None:
+    """`traceparent` from a client span of this call (child of the action's span), `tracestate`."""
+    client = actie.pipeline.tracer.start_span(
+        f"HTTP {request.method}", context=actie.span_context(), kind=SpanKind.CLIENT,
+        attributes={"http.request.method": request.method},  # never the URL: it may hold a BSN
+    )
+    try:
+        carrier: dict[str, str] = {}
+        _W3C.inject(carrier, context=trace.set_span_in_context(client))
+        if "traceparent" not in carrier:  # a provider shut down or disabled: no trace context
+            return
+        request.headers["traceparent"] = carrier["traceparent"]
+    finally:
+        client.end()
+    inbound = current_inbound_trace()
+    tracestate = current_inbound_tracestate()
+    if tracestate and inbound is not None and inbound.trace_id == client.get_span_context().trace_id:
+        request.headers["tracestate"] = tracestate
+
+
+def _may_receive_vng_headers(host: str) -> bool:
+    """The `propagate_to` setting (VERWERKINGEN_PROPAGATE_TO): unset, every host may."""
+    pipeline = current_pipeline()
+    patterns = pipeline.settings.propagate_to if pipeline is not None else None
+    return host_allowed(host, patterns)
 
 
 def _enabled_check() -> Any:

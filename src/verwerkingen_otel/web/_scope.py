@@ -17,11 +17,14 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from ..capture import afnemer_var, gebruiker_var, inbound_trace_var, request_var, verwerkingsactie
+from ..capture import (
+    afnemer_var, gebruiker_var, inbound_trace_var, inbound_tracestate_var, request_var, verwerkingsactie,
+)
 from ..delivery import RecordingError
 from ..model import IDENTIFICATOR_MAX, Afnemer
 from ._rules import RuleMatch, Rules
 from ._rules_objects import find_objects, parse_json
+from ._tracestate import parse_tracestate
 
 __all__ = ["RequestScope", "is_excluded", "match_rule", "problem_503", "recording_error_in", "run_gebruiker_hook"]
 
@@ -144,17 +147,22 @@ class RequestScope:
 
     def enter(self, carrier: Mapping[str, str] | None, afnemer: Afnemer | None, gebruiker: str | None) -> None:
         """`carrier`: the inbound `traceparent` (and `tracestate`), read whatever OTEL_PROPAGATORS says."""
+        inbound_value = None
+        tracestate_value = None
         if carrier:
             ctx = _W3C.extract(carrier)
             inbound = trace.get_current_span(ctx).get_span_context()
             if inbound.is_valid:
-                self._values.append((inbound_trace_var, inbound))
+                inbound_value = inbound
+                tracestate_value = parse_tracestate(carrier.get("tracestate"))  # passed on unchanged outbound
                 if not trace.get_current_span().get_span_context().is_valid:
                     self._otel = ctx
-        if afnemer is not None:
-            self._values.append((afnemer_var, afnemer))
-        if gebruiker is not None:
-            self._values.append((gebruiker_var, gebruiker))
+        # Every variable is set, None included: a request without a caller never runs with
+        # whatever an earlier request on this thread may have left (issue 11).
+        self._values.append((inbound_trace_var, inbound_value))
+        self._values.append((inbound_tracestate_var, tracestate_value))
+        self._values.append((afnemer_var, afnemer))
+        self._values.append((gebruiker_var, gebruiker))
         self.resume()
 
     def enter_gebruiker(self, gebruiker: str | None) -> None:

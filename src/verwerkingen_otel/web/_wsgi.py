@@ -15,7 +15,6 @@ RecordingError after a chunk has gone out is re-raised and the server aborts the
 
 from __future__ import annotations
 
-import io
 import logging
 import sys
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -25,7 +24,7 @@ from ._scope import RequestScope, is_excluded, match_rule, problem_503, recordin
 from ..model import afnemer_from_environ
 from ._routes import werkzeug_route
 from ._rules import Rules, load_path
-from ._rules_objects import parse_json
+from ._body import body_cap, check_max_body, parse_body, read_wsgi_body
 
 __all__ = ["SCOPE_KEY", "VerwerkingenWSGIMiddleware"]
 
@@ -48,34 +47,31 @@ class VerwerkingenWSGIMiddleware:
         gebruiker: Callable[[dict], str | None] | None = None,
         rules: Rules | str | None = None,
         rules_in_app: bool = False,
+        max_body: int | None = None,
     ) -> None:
-        """`rules_in_app`: the framework glue matches rules and opens their action (Flask)."""
+        """`rules_in_app`: the framework glue matches rules and opens their action (Flask).
+        `max_body`: bytes of a body buffered for a rule (default: the `max_body` setting)."""
         self.app = app
         self.exclude = tuple(exclude)
         self.gebruiker = gebruiker
         self.rules = load_path(rules) if not isinstance(rules, Rules) else rules
         self.rules_in_app = rules_in_app
+        self.max_body = check_max_body(max_body)
 
     def __call__(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
         if SCOPE_KEY in environ or is_excluded(environ.get("PATH_INFO", ""), self.exclude):
             return self.app(environ, start_response)  # also: an app of ours mounted inside ours
         request = RequestScope(lambda: werkzeug_route(environ))
-        request.enter(
-            _trace_headers(environ),
-            afnemer_from_environ(environ),
-            run_gebruiker_hook(self.gebruiker, environ) if self.gebruiker else None,
-        )
-        environ[SCOPE_KEY] = request
-        if not self.rules_in_app:
-            request.rule_match = match_rule(self.rules, environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", ""))
-            if request.rule_match is not None:
-                request.query = parse_qs(environ.get("QUERY_STRING", ""))
-                if request.rule_match.rule.needs_request_body:
-                    body = environ["wsgi.input"].read()
-                    environ["wsgi.input"] = io.BytesIO(body)
-                    request.request_json = parse_json(body)
+        carrier, afnemer = _trace_headers(environ), afnemer_from_environ(environ)
+        gebruiker = run_gebruiker_hook(self.gebruiker, environ) if self.gebruiker else None
         response = _Response(start_response, request)
+        request.enter(carrier, afnemer, gebruiker)
+        # Everything after entering runs inside the try: whatever fails, fail() closes the scope,
+        # so no caller's context is left on this thread for the next request (issue 11).
         try:
+            environ[SCOPE_KEY] = request
+            if not self.rules_in_app:
+                self._match(environ, request)
             request.open_rule_action()
             result = self.app(environ, response.start_response)
             if not request.rule_opened:
@@ -83,6 +79,17 @@ class VerwerkingenWSGIMiddleware:
             return response.held(result)
         except BaseException as exc:  # noqa: BLE001
             return response.fail(exc)
+
+    def _match(self, environ: dict, request: RequestScope) -> None:
+        """The route rule of this request, and its JSON body when the rule reads one."""
+        request.rule_match = match_rule(self.rules, environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", ""))
+        if request.rule_match is None:
+            return
+        request.query = parse_qs(environ.get("QUERY_STRING", ""))
+        rule = request.rule_match.rule
+        if rule.needs_request_body:
+            body = read_wsgi_body(environ, body_cap(self.max_body), rule.name)
+            request.request_json = parse_body(body, rule.name)
 
 
 def _trace_headers(environ: dict) -> dict[str, str] | None:

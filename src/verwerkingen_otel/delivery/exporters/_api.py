@@ -7,23 +7,17 @@ the worker acts on.
 from __future__ import annotations
 
 import os
-import re
 
-from ...client import TransportError, VerwerkingenlogClient, failure_kind, parse_retry_after
+from ...client import TransportError, VerwerkingenlogClient, failure_kind, parse_retry_after, safe_problem_text
 from .._errors import AuthFailure, PermanentFailure, RetryableFailure
 from .._record import Record
 
 __all__ = ["ApiExporter"]
 
-_DIGITS = re.compile(r"[0-9]{5,}")
-
-
 def _safe_title(title: object) -> str:
-    """The log's problem title for our messages, which reach ordinary logs: another server may
-    quote the record in it, so long digit runs (a BSN) are masked and the length is capped.
-    The full problem JSON is kept with the dead letter in the owner-only outbox."""
-    text = " ".join(str(title or "").split())[:120]
-    return _DIGITS.sub("…", text)
+    """The log's problem title for our messages, which reach ordinary logs: masked like the
+    client's exceptions. The full problem JSON is kept with the dead letter in the outbox."""
+    return safe_problem_text(title)
 
 
 
@@ -73,7 +67,7 @@ class ApiExporter:
             raise RetryableFailure(f"HTTP {status} {title}".strip(),
                                    retry_after=parse_retry_after(response.headers.get("Retry-After")))
         if kind == "auth":
-            raise AuthFailure(f"HTTP {status} {title}".strip())
+            raise AuthFailure(f"HTTP {status} {title}".strip(), status=status, problem=problem)
         if kind == "permanent":
             raise PermanentFailure(f"HTTP {status} {title}".strip(), problem=problem)
         # 1xx/3xx: a proxy or a wrong URL in between; not the log's verdict on this record.
