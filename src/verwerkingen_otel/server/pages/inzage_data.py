@@ -56,13 +56,13 @@ def query(storage: Storage, history: RegisterHistory, bsn: str, begin: date, ein
     """Every current action of this person from `begin` through `eind` (inclusive), grouped."""
     flt = PersonFilter("persoon", "BSN", bsn, begin, eind + timedelta(days=1), None, levels)
     acties: list[StoredActie] = []
-    offset = 0
-    while offset < MAX_ACTIES:
-        count, page = storage.list_acties(flt, offset, BATCH)
-        acties.extend(page)
-        offset += BATCH
-        if offset >= count:
+    number = 1
+    while len(acties) < MAX_ACTIES:
+        page = storage.list_acties(flt, number, BATCH)
+        acties.extend(page.items)
+        if not page.has_next:
             break
+        number += 1
     groups: dict[str, Verwerking] = {}
     for a in acties:
         key = a.velden.get("verwerkingId") or f"actie:{a.actie_id}"
