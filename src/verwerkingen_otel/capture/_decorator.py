@@ -57,6 +57,7 @@ from ._errors import ConfigurationError
 from ._objects import ObjectSpec, Part, Placement
 from ._pipeline import Pipeline, current_pipeline, get_pipeline
 from ._settings import check_annotation
+from ._tenant import apply_tenant
 from ._verwerking import Verwerking, verwerking_var
 
 __all__ = ["verwerkingsactie"]
@@ -237,6 +238,8 @@ class verwerkingsactie:
             placement.collect(parts, instance, args, kwargs, self._label, strict)
 
         attributes = self._base(pipeline).copy()
+        if pipeline.tenants is not None:  # a service for several organisations: this tenant's fields
+            apply_tenant(attributes, pipeline.tenants, self._bewaartermijn is not None)
         parent = actie_var.get()
         frame = verwerking_var.get()
         afnemer = current_afnemer()

@@ -22,7 +22,7 @@ from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 
 from .._version import __version__
-from ..delivery import ActionExporter, Delivery, RecordingError, build_delivery
+from ..delivery import ActionExporter, Delivery, RecordingError, TenantsFile, build_delivery, load_routing
 from ..model import GEGEVENSBRON, SYSTEEM, UITVOERDER, Verwerkingsactie
 from ._settings import Settings, load_settings
 
@@ -64,6 +64,7 @@ class Pipeline:
     counters: dict[str, int] = field(default_factory=dict)
     base_attributes: Mapping[str, str] = field(init=False)
     is_shut_down: bool = False
+    tenants: TenantsFile | None = None  # the tenants file, when the service acts for several organisations
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -118,8 +119,9 @@ class Pipeline:
 
 def build_pipeline(settings: Settings) -> Pipeline:
     """Build (but do not install) a pipeline; raises ConfigurationError naming the setting."""
-    delivery, exporters = build_delivery(settings)
-    return Pipeline(settings=settings, delivery=delivery, exporters=exporters)
+    routing = load_routing(settings)
+    delivery, exporters = build_delivery(settings, routing)
+    return Pipeline(settings=settings, delivery=delivery, exporters=exporters, tenants=routing[1])
 
 
 _lock = threading.RLock()

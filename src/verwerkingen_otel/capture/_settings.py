@@ -8,6 +8,7 @@ Messages never echo a value: a value may be a secret or a BSN.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import re
@@ -138,6 +139,24 @@ def _path(value: object) -> str | None:
     return value.strip() or None
 
 
+def _function(value: object) -> Callable[..., Any] | None:
+    """A callable, or "module:function" naming one (the environment's only way to give one)."""
+    if callable(value):
+        return value  # type: ignore[return-value]
+    if not isinstance(value, str) or ":" not in value:
+        raise InvalidValue("invalid", "must be a function, or \"module:function\" naming one")
+    if not value.strip():
+        return None
+    module_name, _, attr = value.strip().partition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), attr, None)
+    except ImportError:
+        raise InvalidValue("invalid", "names a module that cannot be imported") from None
+    if not callable(found):
+        raise InvalidValue("invalid", "names no function of that module")
+    return found  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True)
 class _Setting:
     name: str
@@ -173,6 +192,10 @@ _SETTINGS: tuple[_Setting, ...] = (
     _Setting("client_key", _path),
     _Setting("concurrency", _count, 4),
     _Setting("memory_queue", _count, 10_000),
+    # several logs, several organisations (docs/destinations.md)
+    _Setting("destinations", _path),
+    _Setting("tenants", _path),
+    _Setting("tenant", _function),
 )
 _BY_NAME = {s.name: s for s in _SETTINGS}
 SETTINGS: tuple[tuple[str, str, Any], ...] = tuple((s.name, s.env, s.default) for s in _SETTINGS)
@@ -205,6 +228,9 @@ class Settings:
     client_key: str | None = None
     concurrency: int = 4
     memory_queue: int = 10_000
+    destinations: str | None = None
+    tenants: str | None = None
+    tenant: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
     sources: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def source(self, name: str) -> str:
@@ -246,8 +272,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
             values[spec.name] = spec.parse(raw)
         except InvalidValue as exc:
             raise ConfigurationError(source, exc.reason) from None
-    if values["exporters"] is None:
-        values["exporters"] = ("api",) if values["api_url"] else ("console",)
+    if values["exporters"] is None:  # with a destinations file its logs are the exporters
+        values["exporters"] = ("api",) if values["api_url"] else () if values["destinations"] else ("console",)
     settings = Settings(**values, sources=sources)
     _check_together(settings)
     return settings
@@ -265,6 +291,13 @@ def _check_together(s: Settings) -> None:
         raise s.missing(missing, present, f"is required when {s.source(present)} is set")
     if s.token is not None and s.client_id is not None:
         raise s.error("token", f"cannot be combined with {s.source('client_id')}: use one or the other")
+    if s.destinations is not None:
+        if s.api_url is not None:
+            raise s.error("api_url", f"cannot be combined with {s.source('destinations')}: name the log as a "
+                          "destination in that file")
+        if "api" in s.exporters:
+            raise s.error("exporters", f"`api` is given per destination in {s.source('destinations')} "
+                          "(its `exporters` key)")
     if "api" in s.exporters and s.api_url is None:
         raise s.missing("api_url", "exporters", f"is required by the api exporter ({s.source('exporters')})")
 

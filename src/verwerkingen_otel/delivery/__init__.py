@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._cli import add_outbox_parser
 from ._deliveries import MemoryDelivery, OutboxDelivery, SyncDelivery
+from ._destinations import Destination, DestinationsError, DestinationsFile, Route, load_destinations
 from ._errors import AuthFailure, DeliveryFailure, PermanentFailure, RecordingError, RetryableFailure
 from ._factories import (
     DEFAULT_OUTBOX,
@@ -26,6 +27,8 @@ from ._factories import (
 from ._outbox import DeadLetter, Outbox, OutboxError, OutboxRow
 from ._policy import RetryPolicy
 from ._record import ActionExporter, Delivery, Record, encode_body
+from ._routing import Router, load_routing, set_activiteit_lookup
+from ._tenants import Tenant, TenantsFile, current_tenant, load_tenants, tenant_var, use_tenant
 from .exporters import ApiExporter, ConsoleExporter, InMemoryExporter
 
 __all__ = [
@@ -36,6 +39,9 @@ __all__ = [
     "ConsoleExporter",
     "DeadLetter",
     "Delivery",
+    "Destination",
+    "DestinationsError",
+    "DestinationsFile",
     "DeliveryFailure",
     "InMemoryExporter",
     "MemoryDelivery",
@@ -48,20 +54,31 @@ __all__ = [
     "RecordingError",
     "RetryPolicy",
     "RetryableFailure",
+    "Route",
+    "Router",
     "SyncDelivery",
+    "Tenant",
+    "TenantsFile",
     "add_outbox_parser",
     "api_exporter",
     "build_delivery",
     "console_exporter",
+    "current_tenant",
     "encode_body",
+    "load_destinations",
+    "load_routing",
+    "load_tenants",
     "memory_delivery",
     "outbox_delivery",
     "register_delivery",
     "register_exporter",
     "registered_names",
+    "set_activiteit_lookup",
     "sync_delivery",
+    "tenant_var",
     "unregister_delivery",
     "unregister_exporter",
+    "use_tenant",
 ]
 
 for _name in __all__:

@@ -49,6 +49,9 @@ class SyncDelivery:
     the durable default is the outbox delivery.
     """
 
+    route: Callable[[Verwerkingsactie], Sequence[str]] | None = None
+    """Chooses the exporters (lanes) of each action when there are destinations; None: all."""
+
     def __init__(self, exporters: Sequence[ActionExporter]) -> None:
         self.exporters = tuple(exporters)
         self._closed = False
@@ -57,7 +60,11 @@ class SyncDelivery:
         if self._closed:
             raise RecordingError("the verwerkingen delivery is shut down; the action was not recorded")
         record = Record.of(actie)
-        for exporter in self.exporters:
+        exporters = self.exporters
+        if self.route is not None:
+            lanes = set(self.route(actie))
+            exporters = tuple(e for e in exporters if e.name in lanes)
+        for exporter in exporters:
             try:
                 exporter.export(record)
             except Exception as exc:
@@ -83,6 +90,8 @@ class _DeliveryBase:
     """What both deliveries share: the worker, flushing, shutdown and exporter checks."""
 
     kind = "base"
+    route: Callable[[Verwerkingsactie], Sequence[str]] | None = None
+    """Chooses the lanes (exporter names) of each action when there are destinations; None: all."""
 
     def __init__(self, exporters: Sequence[ActionExporter], store: Store, *, concurrency: int,
                  policy: RetryPolicy | None, make_record: Callable[[OutboxRow], Record],
@@ -174,8 +183,9 @@ class OutboxDelivery(_DeliveryBase):
             raise RecordingError("the verwerkingen outbox delivery is shut down")
         if not self._names:  # exporters=none: recorded nowhere, by configuration
             return
+        names = self._names if self.route is None else self.route(actie)  # RecordingError: no route
         try:
-            self.outbox.add(new_uuid4(), encode_body(actie.to_api()), self._names)
+            self.outbox.add(new_uuid4(), encode_body(actie.to_api()), names)
         except OutboxError as exc:
             raise RecordingError(f"could not record the verwerkingsactie: {exc}") from None
         except (TypeError, ValueError) as exc:
@@ -225,8 +235,9 @@ class MemoryDelivery(_DeliveryBase):
             raise RecordingError("the verwerkingen memory delivery is shut down")
         if not self._names:
             return
+        names = self._names if self.route is None else self.route(actie)  # RecordingError: no route
         # The typed action waits; the worker makes its POST body, off the request path.
-        if not self._memory.add(new_uuid4(), actie, self._names):
+        if not self._memory.add(new_uuid4(), actie, names):
             with self._dropped_lock:
                 self.dropped += 1
                 dropped = self.dropped
