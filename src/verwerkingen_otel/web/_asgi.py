@@ -27,6 +27,7 @@ from ..model import scan_asgi_headers
 from ._routes import starlette_route
 from ._rules import Rules, load_path, starlette_routes
 from ._rules_objects import parse_json
+from ._tenant import asgi_tenant_headers, resolver_for
 
 __all__ = ["SCOPE_KEY", "VerwerkingenMiddleware"]
 
@@ -52,8 +53,11 @@ class VerwerkingenMiddleware:
         exclude: Sequence[str] = (),
         gebruiker: Callable[[Scope], str | None] | None = None,
         rules: Rules | str | None = None,
+        tenant: Callable[[Scope], str | None] | None = None,
     ) -> None:
+        """`tenant`: gets the ASGI scope, names the tenant (else `configure(tenant=...)`)."""
         self.app = app
+        self.tenant = tenant
         self.exclude = tuple(exclude)
         self.gebruiker = gebruiker
         self.rules = load_path(rules) if not isinstance(rules, Rules) else rules
@@ -82,6 +86,15 @@ class VerwerkingenMiddleware:
             if request.rule_match.rule.needs_request_body:
                 body, receive = await _read_body(receive)
                 request.request_json = parse_json(body)
+        tenancy = resolver_for(self.tenant)
+        if tenancy is not None:  # a service for several organisations: whose request is this?
+            host, named = asgi_tenant_headers(scope.get("headers"), tenancy.header)
+            resolution = tenancy.from_rule(tenancy.resolve(scope, host, named), request.rule_match)
+            if resolution.refused:
+                request.close()
+                await _send_problem(send)
+                return
+            request.enter_tenant(resolution.name)
         response = _Response(send, hold=request.rule_match is not None)
         error: BaseException | None = None
         try:
@@ -101,13 +114,17 @@ class VerwerkingenMiddleware:
         if failure is None or response.sent:
             raise error
         logger.error("verwerkingsactie could not be recorded (%s); answered 503", failure)
-        body, problem_headers = problem_503()
-        await send({
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [(k.encode(), v.encode()) for k, v in problem_headers],
-        })
-        await send({"type": "http.response.body", "body": body})
+        await _send_problem(send)
+
+
+async def _send_problem(send: Send) -> None:
+    body, problem_headers = problem_503()
+    await send({
+        "type": "http.response.start",
+        "status": 503,
+        "headers": [(k.encode(), v.encode()) for k, v in problem_headers],
+    })
+    await send({"type": "http.response.body", "body": body})
 
 
 def _route_finder(scope: Scope, inner: Any) -> Callable[[], str | None]:

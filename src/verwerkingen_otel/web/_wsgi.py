@@ -26,6 +26,7 @@ from ..model import afnemer_from_environ
 from ._routes import werkzeug_route
 from ._rules import Rules, load_path
 from ._rules_objects import parse_json
+from ._tenant import resolver_for, wsgi_tenant_headers
 
 __all__ = ["SCOPE_KEY", "VerwerkingenWSGIMiddleware"]
 
@@ -48,9 +49,12 @@ class VerwerkingenWSGIMiddleware:
         gebruiker: Callable[[dict], str | None] | None = None,
         rules: Rules | str | None = None,
         rules_in_app: bool = False,
+        tenant: Callable[[dict], str | None] | None = None,
     ) -> None:
-        """`rules_in_app`: the framework glue matches rules and opens their action (Flask)."""
+        """`rules_in_app`: the framework glue matches rules and opens their action (Flask).
+        `tenant`: gets the environ, names the tenant (else `configure(tenant=...)`)."""
         self.app = app
+        self.tenant = tenant
         self.exclude = tuple(exclude)
         self.gebruiker = gebruiker
         self.rules = load_path(rules) if not isinstance(rules, Rules) else rules
@@ -74,6 +78,16 @@ class VerwerkingenWSGIMiddleware:
                     body = environ["wsgi.input"].read()
                     environ["wsgi.input"] = io.BytesIO(body)
                     request.request_json = parse_json(body)
+        tenancy = resolver_for(self.tenant)
+        if tenancy is not None:  # a service for several organisations: whose request is this?
+            host, named = wsgi_tenant_headers(environ, tenancy.header)
+            resolution = tenancy.from_rule(tenancy.resolve(environ, host, named), request.rule_match)
+            if resolution.refused:
+                request.close()
+                body, headers = problem_503()
+                start_response("503 Service Unavailable", headers)
+                return [body]
+            request.enter_tenant(resolution.name)
         response = _Response(start_response, request)
         try:
             request.open_rule_action()
