@@ -27,7 +27,7 @@ from ._factories import (
 from ._outbox import DeadLetter, Outbox, OutboxError, OutboxRow
 from ._policy import RetryPolicy
 from ._record import ActionExporter, Delivery, Record, encode_body
-from ._routing import Router, load_routing, set_activiteit_lookup
+from ._routing import Router, build_routed_exporters, load_routing, set_activiteit_lookup
 from ._tenants import Tenant, TenantsFile, current_tenant, load_tenants, tenant_var, use_tenant
 from .exporters import ApiExporter, ConsoleExporter, InMemoryExporter
 
@@ -62,6 +62,7 @@ __all__ = [
     "add_outbox_parser",
     "api_exporter",
     "build_delivery",
+    "build_routed_exporters",
     "console_exporter",
     "current_tenant",
     "encode_body",
