@@ -12,7 +12,7 @@ import sys
 from typing import Callable, Sequence
 
 from ._version import __version__
-from .delivery import add_outbox_parser
+from .delivery import add_inzage_parser, add_outbox_parser
 
 
 def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -33,6 +33,8 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--inzage-verwerkingsactiviteit-id", metavar="UUID",
                    help="verwerkingsactiviteitId under which Inzage calls are logged")
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    p.add_argument("--peers", metavar="FILE", help="peers TOML file: the organisation's other logs, "
+                   "for GET /api/v1/inzage/federatief ([peers.<name>] api_url, client_id, secret_env)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(func=_serve)
 
@@ -50,7 +52,7 @@ def _serve(args: argparse.Namespace) -> int:
 from .web import add_rules_parser  # noqa: E402 - web: check-rules
 
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_serve_parser, add_rules_parser,
-                                                                 add_outbox_parser]
+                                                                 add_outbox_parser, add_inzage_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,6 +7,7 @@ Imports only `client` and `model` of ours; capture composes it (`build_delivery`
 from __future__ import annotations
 
 from ._cli import add_outbox_parser
+from ._inzage import add_inzage_parser
 from ._deliveries import MemoryDelivery, OutboxDelivery, SyncDelivery
 from ._destinations import Destination, DestinationsError, DestinationsFile, Route, load_destinations
 from ._errors import AuthFailure, DeliveryFailure, PermanentFailure, RecordingError, RetryableFailure
@@ -59,6 +60,7 @@ __all__ = [
     "SyncDelivery",
     "Tenant",
     "TenantsFile",
+    "add_inzage_parser",
     "add_outbox_parser",
     "api_exporter",
     "build_delivery",

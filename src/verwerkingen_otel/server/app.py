@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import bewerking, inzage, schema
+from . import bewerking, federatief, inzage, schema
 from .auth import Authenticator
 from .errors import API_VERSION, ApiError, api_error_response, problem
 from .settings import BASE_PATH, Settings
@@ -135,6 +135,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/verwerkte-objecten/{verwerktObjectId}", inzage.read_object, methods=["GET"]),
             Route("/schema", schema.schema_list, methods=["GET"]),
             Route("/schema/{name}", schema.schema_file, methods=["GET"]),
+            Route("/inzage/federatief", federatief.list_federatief, methods=["GET"]),  # beyond the standard
         ]),
     ]
 
