@@ -51,7 +51,7 @@ class Router:
             if route.activiteit is not None:
                 if _lookup is None:
                     raise DestinationsError(f"{where} activiteit", "needs the register of processing activities "
-                                            "(VERWERKINGEN_REGISTER) to know the activity's id; or route on "
+                                            "to know the activity's id; or route on "
                                             "verwerkingsactiviteit_id")
                 found = _lookup(route.activiteit)
                 if not found:
