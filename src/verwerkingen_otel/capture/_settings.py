@@ -143,10 +143,10 @@ def _function(value: object) -> Callable[..., Any] | None:
     """A callable, or "module:function" naming one (the environment's only way to give one)."""
     if callable(value):
         return value  # type: ignore[return-value]
+    if isinstance(value, str) and not value.strip():
+        return None
     if not isinstance(value, str) or ":" not in value:
         raise InvalidValue("invalid", "must be a function, or \"module:function\" naming one")
-    if not value.strip():
-        return None
     module_name, _, attr = value.strip().partition(":")
     try:
         found = getattr(importlib.import_module(module_name), attr, None)
