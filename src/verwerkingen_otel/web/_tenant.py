@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from ..capture import current_pipeline, get_pipeline
+from ..capture import current_pipeline
 from ..model import IDENTIFICATOR_MAX
 
 __all__ = ["Resolution", "TenantResolver", "asgi_tenant_headers", "resolver_for", "wsgi_tenant_headers"]
@@ -89,7 +89,9 @@ class TenantResolver:
 
 def resolver_for(function: Callable[[Any], Any] | None) -> TenantResolver | None:
     """The resolver for this request under the current pipeline; None when tenancy is off."""
-    pipeline = current_pipeline() or get_pipeline()
+    # Only an installed pipeline: a request without actions must not configure one (and make an
+    # outbox file). Before the first configure() the action itself still fails closed (capture).
+    pipeline = current_pipeline()
     tenants = getattr(pipeline, "tenants", None)
     settings = getattr(pipeline, "settings", None)
     function = function or getattr(settings, "tenant", None)
