@@ -294,3 +294,52 @@ def test_unique_action_ids_are_not_shared_between_lanes(tmp_path: Path) -> None:
     ids = {dest: [r.id for r in pipeline.exporter(f"memory:{dest}").records] for dest in ("centraal", "sociaal")}
     assert len(ids["centraal"]) == 1 and ids["centraal"] == ids["sociaal"]
     uuid.UUID(ids["centraal"][0])
+
+
+@pytest.mark.parametrize("body, where, reason", [
+    ('[tenants.utrecht]\noin = "00000001002220647000"\ndestination = "elders"\n',
+     "[tenants.utrecht] destination", "names 'elders', which is not a destination of the destinations file"),
+    ('[tenants.utrecht]\nhosts = ["u.example"]\n', "[tenants.utrecht] oin", "is required"),
+    ('[tenants.utrecht]\noin = "123"\n', "[tenants.utrecht] oin", "must be an OIN of exactly 20 digits"),
+    ('[tenants.utrecht]\noin = "00000001002220647000"\nsecret = "x"\n', "[tenants.utrecht] secret", "unknown key"),
+    ('[tenants.a]\noin = "00000001002220647000"\nhosts = ["x.example"]\n'
+     '[tenants.b]\noin = "00000001002220647001"\nhosts = ["X.example"]\n',
+     "[tenants.b] hosts", "'x.example' is a host of tenant 'a' already"),
+    ('[resolver]\ndefault = "zeist"\n[tenants.a]\noin = "00000001002220647000"\n',
+     "[resolver] default", "names no tenant of this file"),
+    ('[resolver]\nheader = "X Gemeente"\n[tenants.a]\noin = "00000001002220647000"\n',
+     "[resolver] header", "must be an HTTP header name"),
+    ('[tenants.a]\noin = "00000001002220647000"\nbewaartermijn = "10"\n', "[tenants.a] bewaartermijn", "ISO 8601"),
+])
+def test_every_tenants_file_mistake_names_file_tenant_and_key(tmp_path: Path, body: str, where: str,
+                                                              reason: str) -> None:
+    dests = write(tmp_path, MEMORY_FILE)
+    tenants = write(tmp_path, body, "tenants.toml")
+    message = configure_error(destinations=dests, tenants=tenants)
+    assert message.startswith(f"tenants: {tenants}: {where}: "), message
+    assert reason in message
+
+
+def test_a_route_naming_an_unknown_tenant_is_refused(tmp_path: Path) -> None:
+    dests = write(tmp_path, MEMORY_FILE)
+    tenants = write(tmp_path, '[tenants.amersfoort]\noin = "00000001002220647000"\n', "tenants.toml")
+    assert configure_error(destinations=dests, tenants=tenants) == (
+        f"destinations: {dests}: routes[3] tenant: names no tenant of the tenants file (VERWERKINGEN_TENANTS)")
+
+
+def test_a_tenant_destination_without_destinations_file_is_refused(tmp_path: Path) -> None:
+    tenants = write(tmp_path, '[tenants.a]\noin = "00000001002220647000"\ndestination = "a"\n', "tenants.toml")
+    assert configure_error(tenants=tenants, exporters="memory") == (
+        f"tenants: {tenants}: [tenants.a] destination: needs a destinations file (VERWERKINGEN_DESTINATIONS)")
+
+
+def test_the_tenant_function_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VERWERKINGEN_TENANT", "os.path:basename")
+    pipeline = vo.configure(delivery="sync", exporters="memory")
+    assert pipeline.settings.tenant is __import__("os").path.basename
+    monkeypatch.setenv("VERWERKINGEN_TENANT", "no_such_module_xyz:f")
+    assert configure_error(exporters="memory") == (
+        "VERWERKINGEN_TENANT: names a module that cannot be imported")
+    monkeypatch.setenv("VERWERKINGEN_TENANT", "basename")
+    assert configure_error(exporters="memory") == (
+        'VERWERKINGEN_TENANT: must be a function, or "module:function" naming one')
