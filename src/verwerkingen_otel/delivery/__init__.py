@@ -7,7 +7,7 @@ Imports only `client` and `model` of ours; capture composes it (`build_delivery`
 from __future__ import annotations
 
 from ._cli import add_outbox_parser
-from ._inzage import add_inzage_parser
+from ._inzage import InzageResult, add_inzage_parser, inzage_across
 from ._deliveries import MemoryDelivery, OutboxDelivery, SyncDelivery
 from ._destinations import Destination, DestinationsError, DestinationsFile, Route, load_destinations
 from ._errors import AuthFailure, DeliveryFailure, PermanentFailure, RecordingError, RetryableFailure
@@ -45,6 +45,7 @@ __all__ = [
     "DestinationsFile",
     "DeliveryFailure",
     "InMemoryExporter",
+    "InzageResult",
     "MemoryDelivery",
     "Outbox",
     "OutboxDelivery",
@@ -68,6 +69,7 @@ __all__ = [
     "console_exporter",
     "current_tenant",
     "encode_body",
+    "inzage_across",
     "load_destinations",
     "load_routing",
     "load_tenants",

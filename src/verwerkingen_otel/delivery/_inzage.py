@@ -61,6 +61,7 @@ def _query(dest: Any, bsn: str, begin: dt.date, end: dt.date) -> list[dict[str, 
             body = item.verwerkingsactie.to_api()
             body["actieId"] = item.verwerkingsactie.actie_id
             body["verwerktObjectId"] = item.verwerkt_object_id
+            body["betrokkenheid"] = item.object.betrokkenheid
             body.pop("verwerkteObjecten", None)
             found.append(body)
         return found

@@ -25,12 +25,11 @@ logger = logging.getLogger("verwerkingen_otel.web")
 class Resolution:
     """The outcome for one request: `name` (None: no tenant) and whether it is refused."""
 
-    __slots__ = ("name", "refused", "explicit")
+    __slots__ = ("name", "refused")
 
-    def __init__(self, name: str | None, refused: bool = False, explicit: bool = False) -> None:
+    def __init__(self, name: str | None, refused: bool = False) -> None:
         self.name = name
         self.refused = refused
-        self.explicit = explicit  # named by the request itself (function, header, host)
 
 
 class TenantResolver:
@@ -46,7 +45,7 @@ class TenantResolver:
             logger.error("the request names a tenant (by %s) that is not in %s; answered 503", how,
                          self.tenants.path)
             return Resolution(None, refused=True)
-        return Resolution(name, explicit=True)
+        return Resolution(name)
 
     def resolve(self, arg: Any, host: str | None, header_value: str | None) -> Resolution:
         if self.function is not None:
@@ -65,7 +64,7 @@ class TenantResolver:
         if host and self.tenants is not None:
             name = self.tenants.by_host.get(host.rsplit(":", 1)[0].strip().lower().rstrip("."))
             if name is not None:
-                return Resolution(name, explicit=True)
+                return Resolution(name)
         return self.fallback()
 
     def fallback(self) -> Resolution:
