@@ -1,15 +1,16 @@
 """The main-job demo (`./scripts/demo`): the whole story of verwerkingen-otel on one machine.
 
-1. start the embedded verwerkingenlog (`verwerkingen-otel serve`, SQLite in a temporary
-   directory, a generated clients file with random secrets), a BRP-like provider (Flask on
-   werkzeug) and a gemeente's zaak system (FastAPI on uvicorn) that calls it — both configured
-   only by VERWERKINGEN_* environment variables;
+1. start two embedded verwerkingenlogs (`verwerkingen-otel serve`, SQLite in a temporary
+   directory, a generated clients file with random secrets): the gemeente's and the BRP's own
+   (several logs, docs/destinations.md); a BRP-like provider (Flask on werkzeug) and a gemeente's
+   zaak system (FastAPI on uvicorn) that calls it — both configured only by VERWERKINGEN_*
+   environment variables, each logging to its own log;
 2. send the gemeente a handful of requests: a search with several hits, a lookup, a zaak, and a
    confidential zaak (an address investigation);
 3. stop both services, so each hands everything in its outbox to the log;
-4. show the recorded actions of both sides of the chain, with the afnemer fields;
+4. show the recorded actions of both sides of the chain (from both logs), with the afnemer fields;
 5. lift the confidentiality of the investigation with PATCH, as the log's manager;
-6. show what the person concerned sees through the Inzage API;
+6. show what the person concerned sees through the Inzage API of both logs, merged;
 
 and exit leaving nothing running, whatever happens (Ctrl-C included). Exit code 0 only when
 every step succeeded. Options let a test break a step on purpose (a port already in use).
@@ -40,6 +41,7 @@ from processes import Service, ServiceError, free_port  # noqa: E402
 
 from verwerkingen_otel import VerwerkingenlogClient  # noqa: E402
 from verwerkingen_otel.client import VastgelegdeActie  # noqa: E402
+from verwerkingen_otel.delivery import inzage_across, load_destinations  # noqa: E402
 from verwerkingen_otel.model import VerwerktObject, check_bsn  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -120,29 +122,32 @@ def run(args: argparse.Namespace, tmp: Path, services: list[Service]) -> None:
         check_bsn(bsn)  # the demo's own data obeys the rules it demonstrates
     secrets_ = {name: secrets.token_urlsafe(32) for name in ("gemeente", "brp", "beheer")}
     ports = {name: getattr(args, f"{name}_port") or free_port(HOST) for name in ("log", "provider", "consumer")}
+    ports["brplog"] = free_port(HOST)
     api_url = f"http://{HOST}:{ports['log']}/api/v1"
+    brp_url = f"http://{HOST}:{ports['brplog']}/api/v1"
 
-    step(1, "Starting the verwerkingenlog, the BRP provider and the gemeente's zaak system")
-    log, provider, consumer = make_services(tmp, ports, api_url, secrets_)
-    say(f"verwerkingenlog  {api_url}  (SQLite in the working directory)")
+    step(1, "Starting two verwerkingenlogs, the BRP provider and the gemeente's zaak system")
+    log, brplog, provider, consumer = make_services(tmp, ports, api_url, brp_url, secrets_)
+    say(f"verwerkingenlog  {api_url}  (the gemeente's; SQLite in the working directory)")
+    say(f"BRP-log          {brp_url}  (the BRP's own verwerkingenlog)")
     say(f"BRP provider     http://{HOST}:{ports['provider']}  (Flask on werkzeug)")
     say(f"gemeente         http://{HOST}:{ports['consumer']}  (FastAPI on uvicorn)")
     t0 = time.monotonic()
-    for service in (log, provider, consumer):  # all three start in parallel
+    for service in (log, brplog, provider, consumer):  # all four start in parallel
         services.append(service)
         service.start()
-    for service in (log, provider, consumer):
+    for service in (log, brplog, provider, consumer):
         say(f"waiting for {service.name} ...")
         try:
             service.wait_ready()
         except ServiceError as exc:
             raise DemoFailed(str(exc)) from None
-    say(f"all three answer ({time.monotonic() - t0:.1f} s)")
+    say(f"all four answer ({time.monotonic() - t0:.1f} s)")
 
     step(2, "Sending requests to the gemeente (each call asks the BRP on the way)")
     zaken = send_requests(f"http://{HOST}:{ports['consumer']}")
 
-    step(3, "Stopping both services: each hands everything in its outbox to the log first")
+    step(3, "Stopping both services: each hands everything in its outbox to its log first")
     for service in (consumer, provider):
         t0 = time.monotonic()
         code = service.stop()
@@ -150,8 +155,8 @@ def run(args: argparse.Namespace, tmp: Path, services: list[Service]) -> None:
             raise DemoFailed(f"{service.name} did not stop cleanly (exit code {code}):\n{service.log_tail()}")
         say(f"{service.name} stopped ({time.monotonic() - t0:.1f} s)")
 
-    with VerwerkingenlogClient(api_url, client_id="beheer", secret=secrets_["beheer"]) as client:
-        step(4, "The verwerkingsacties in the log: both sides of the chain")
+    with Logs({"gemeente-log": api_url, "BRP-log": brp_url}, secrets_["beheer"]) as client:
+        step(4, "The verwerkingsacties in both logs: both sides of the chain")
         acties = recorded_actions(client)
         show_actions(acties)
         expected = {("gemeente", "Zoeken burger"): 1, ("BRP", "Zoeken personen"): 1,
@@ -164,11 +169,37 @@ def run(args: argparse.Namespace, tmp: Path, services: list[Service]) -> None:
         lift_confidentiality(client, zaken["adresonderzoek"])
 
         step(6, f"Inzage: what the person with BSN {INZAGE_BSN} sees of the processing of their data")
-        show_inzage(client, INZAGE_BSN)
+        show_inzage(tmp, client, INZAGE_BSN, secrets_["beheer"])
 
 
-def make_services(tmp: Path, ports: dict[str, int], api_url: str,
-                  secrets_: dict[str, str]) -> tuple[Service, Service, Service]:
+class Logs:
+    """The two logs read as one (the demo's manager may read both): list and patch go to each."""
+
+    def __init__(self, urls: dict[str, str], secret: str) -> None:
+        self.urls = urls
+        self.clients = {name: VerwerkingenlogClient(url, client_id="beheer", secret=secret)
+                        for name, url in urls.items()}
+        self.where: dict[str, str] = {}  # verwerkingId -> the log that holds it
+
+    def list(self, **filters: Any) -> Iterable[VastgelegdeActie]:
+        for name, client in self.clients.items():
+            for actie in client.list(**filters):
+                self.where.setdefault(actie.verwerking_id or "", name)
+                yield actie
+
+    def patch(self, verwerking_id: str, **values: Any) -> None:
+        self.clients[self.where[verwerking_id]].patch(verwerking_id, **values)
+
+    def __enter__(self) -> "Logs":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for client in self.clients.values():
+            client.close()
+
+
+def make_services(tmp: Path, ports: dict[str, int], api_url: str, brp_url: str,
+                  secrets_: dict[str, str]) -> tuple[Service, Service, Service, Service]:
     clients = tmp / "clients.toml"
     clients.write_text(
         f'[clients.gemeente]\nsecret = "{secrets_["gemeente"]}"\nscopes = ["create:confidential"]\n\n'
@@ -182,8 +213,8 @@ def make_services(tmp: Path, ports: dict[str, int], api_url: str,
     base["PYTHONUNBUFFERED"] = "1"
     python = sys.executable
 
-    def settings(client_id: str, systeem: str, oin: str) -> dict[str, str]:
-        return {**base, "VERWERKINGEN_API_URL": api_url, "VERWERKINGEN_CLIENT_ID": client_id,
+    def settings(client_id: str, systeem: str, oin: str, url: str) -> dict[str, str]:
+        return {**base, "VERWERKINGEN_API_URL": url, "VERWERKINGEN_CLIENT_ID": client_id,
                 "VERWERKINGEN_SECRET": secrets_[client_id], "VERWERKINGEN_EXPORTERS": "api",
                 "VERWERKINGEN_DELIVERY": "outbox", "VERWERKINGEN_OUTBOX": str(tmp / f"{client_id}-outbox.db"),
                 "VERWERKINGEN_SYSTEEM": systeem, "VERWERKINGEN_OIN": oin, "VERWERKINGEN_UITVOERDER": oin}
@@ -192,17 +223,21 @@ def make_services(tmp: Path, ports: dict[str, int], api_url: str,
         python, "-m", "verwerkingen_otel.cli", "serve", "--host", HOST, "--port", str(ports["log"]),
         "--database", str(tmp / "verwerkingenlog.db"), "--clients", str(clients), "--log-level", "warning",
     ], env=base, log_file=tmp / "log.out", ready_url=f"{api_url}/verwerkingsacties", cwd=tmp)
+    brplog = Service("BRP-log", [
+        python, "-m", "verwerkingen_otel.cli", "serve", "--host", HOST, "--port", str(ports["brplog"]),
+        "--database", str(tmp / "brp-log.db"), "--clients", str(clients), "--log-level", "warning",
+    ], env=base, log_file=tmp / "brp-log.out", ready_url=f"{brp_url}/verwerkingsacties", cwd=tmp)
     provider = Service("BRP provider", [
         python, str(HERE / "chain" / "provider.py"), "--host", HOST, "--port", str(ports["provider"]),
-    ], env=settings("brp", "BRP-bevragen (voorbeeld)", BRP_OIN), log_file=tmp / "provider.out",
+    ], env=settings("brp", "BRP-bevragen (voorbeeld)", BRP_OIN, brp_url), log_file=tmp / "provider.out",
         ready_url=f"http://{HOST}:{ports['provider']}/health", cwd=tmp)
     consumer = Service("gemeente", [
         python, "-m", "uvicorn", "--app-dir", str(HERE / "chain"), "consumer:app", "--host", HOST,
         "--port", str(ports["consumer"]), "--no-access-log", "--log-level", "warning",
-    ], env={**settings("gemeente", "Zaaksysteem Voorbeeldstad", GEMEENTE_OIN),
+    ], env={**settings("gemeente", "Zaaksysteem Voorbeeldstad", GEMEENTE_OIN, api_url),
             "BRP_API_URL": f"http://{HOST}:{ports['provider']}"},
         log_file=tmp / "consumer.out", ready_url=f"http://{HOST}:{ports['consumer']}/health", cwd=tmp)
-    return log, provider, consumer
+    return log, brplog, provider, consumer
 
 
 def send_requests(base: str) -> dict[str, str]:
@@ -277,7 +312,7 @@ def check_counts(acties: list[VastgelegdeActie], expected: dict[tuple[str, str],
     if dict(counts) != expected:
         raise DemoFailed(f"the log holds other actions than the requests made: {dict(counts)}, expected {expected}")
     say()
-    say(f"all {sum(expected.values())} actions arrived: nothing was lost between the services and the log")
+    say(f"all {sum(expected.values())} actions arrived: nothing was lost between the services and their logs")
 
 
 def check_chain(acties: list[VastgelegdeActie]) -> None:
@@ -315,30 +350,40 @@ def lift_confidentiality(client: VerwerkingenlogClient, zaak: str) -> None:
         raise DemoFailed(f"expected the investigation's 2 actions (gemeente and BRP), found {len(before)}")
 
 
-def show_inzage(client: VerwerkingenlogClient, bsn: str) -> None:
+def show_inzage(tmp: Path, logs: Logs, bsn: str, secret: str) -> None:
+    """The person's Inzage across both logs, as `verwerkingen-otel inzage --destinations` does it."""
     today = dt.date.today()
-    say(f"GET /verwerkte-objecten?objecttype=persoon&soortObjectId=BSN&objectId={bsn}"
-        f"&beginDatum={today - dt.timedelta(days=1)}&eindDatum={today + dt.timedelta(days=2)}")
-    results = list(client.inzage_list(soort_object_id="BSN", object_id=bsn,
-                                      begin_datum=today - dt.timedelta(days=1), eind_datum=today + dt.timedelta(days=2)))
-    say(f"{len(results)} results (the Inzage view: no systeem, gebruiker or gegevensbron; never a vertrouwelijk action)")
+    begin, end = today - dt.timedelta(days=1), today + dt.timedelta(days=2)
+    path = tmp / "destinations.toml"
+    path.write_text("".join(f'[destinations.{name}]\napi_url = "{url}"\nclient_id = "beheer"\n'
+                            f'secret_env = "BEHEER_SECRET"\n' for name, url in logs.urls.items()), encoding="utf-8")
+    say(f"verwerkingen-otel inzage --bsn {bsn} --from {begin} --to {end} --destinations destinations.toml")
+    say(f"asks each log: GET /verwerkte-objecten?objecttype=persoon&soortObjectId=BSN&objectId={bsn}"
+        f"&beginDatum={begin}&eindDatum={end}")
+    result = inzage_across(load_destinations(str(path), environ={"BEHEER_SECRET": secret}), bsn, begin, end)
+    if not result.complete:
+        raise DemoFailed(f"the Inzage is partial: {', '.join(result.missing)} did not answer")
+    say(f"{len(result.acties)} results from {len(result.counts)} logs (the Inzage view: no systeem, gebruiker or "
+        "gegevensbron; never a vertrouwelijk action)")
     say()
-    header = f"{'tijdstip':<21}{'actieNaam':<30}{'verwerkingNaam':<31}{'vertrouwelijkheid':<19}{'betrokkenheid':<15}afnemerId"
+    header = (f"{'tijdstip':<21}{'actieNaam':<30}{'verwerkingNaam':<31}{'vertrouwelijkheid':<19}{'betrokkenheid':<15}"
+              f"{'afnemerId':<22}log")
     say(header)
     say("-" * len(header))
-    for r in sorted(results, key=lambda r: r.verwerkingsactie.tijdstip):
-        a = r.verwerkingsactie
-        say(f"{a.tijdstip.strftime('%Y-%m-%d %H:%M:%S'):<21}{a.actie_naam or '-':<30}{a.verwerking_naam or '-':<31}"
-            f"{a.vertrouwelijkheid.value:<19}{r.object.betrokkenheid or '-':<15}{a.afnemer_id or '-'}")
-    names = sorted(r.verwerkingsactie.actie_naam or "" for r in results)
-    if names != ["Aanmaken zaak", "Verstrekken persoonsgegevens"] or any(r.object.object_id != bsn for r in results):
+    for log, a in result.acties:
+        tijdstip = dt.datetime.fromisoformat(a["tijdstip"]).strftime("%Y-%m-%d %H:%M:%S")
+        say(f"{tijdstip:<21}{a.get('actieNaam') or '-':<30}{a.get('verwerkingNaam') or '-':<31}"
+            f"{a['vertrouwelijkheid']:<19}{a.get('betrokkenheid') or '-':<15}{a.get('afnemerId') or '-':<22}[{log}]")
+    names = sorted(a.get("actieNaam") or "" for _, a in result.acties)
+    if names != ["Aanmaken zaak", "Verstrekken persoonsgegevens"]:
         raise DemoFailed(f"the Inzage result is not the investigation's two actions: {names}")
-    logged = [a for a in client.list(soort_object_id="BSN", object_id=bsn) if a.actie_naam == "Inzage verwerkingenlog"]
+    logged = {name: [a for a in client.list(soort_object_id="BSN", object_id=bsn)
+                     if a.actie_naam == "Inzage verwerkingenlog"] for name, client in logs.clients.items()}
     say()
-    say(f"Reading the log is a processing too: the log recorded this Inzage as '{logged[0].actie_naam}'"
-        if len(logged) == 1 else "")
-    if len(logged) != 1:
-        raise DemoFailed(f"expected the log to record the Inzage call once, found {len(logged)}")
+    if any(len(found) != 1 for found in logged.values()):
+        raise DemoFailed(f"expected each log to record the Inzage call once: {({n: len(f) for n, f in logged.items()})}")
+    say("Reading the log is a processing too: the log recorded this Inzage as 'Inzage verwerkingenlog' "
+        f"(each of the {len(logged)} logs, once)")
 
 
 def stop_all(services: list[Service]) -> None:

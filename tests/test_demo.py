@@ -35,7 +35,7 @@ class Run:
 
     @property
     def ports(self) -> dict[str, int]:
-        found = dict(re.findall(r"^\s+(verwerkingenlog|BRP provider|gemeente)\s+http://127\.0\.0\.1:(\d+)",
+        found = dict(re.findall(r"^\s+(verwerkingenlog|BRP-log|BRP provider|gemeente)\s+http://127\.0\.0\.1:(\d+)",
                                 self.stdout, re.M))
         return {name: int(port) for name, port in found.items()}
 
@@ -113,7 +113,7 @@ def test_demo_exits_zero_and_leaves_nothing(demo: Run) -> None:
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "DEMO FAILED" not in demo.stderr
     assert "Nothing is left running" in demo.stdout
-    assert_nothing_left(demo, {"verwerkingenlog", "BRP provider", "gemeente"})
+    assert_nothing_left(demo, {"verwerkingenlog", "BRP-log", "BRP provider", "gemeente"})
 
 
 def test_demo_shows_every_action_with_both_sides_of_the_chain(demo: Run) -> None:
@@ -151,16 +151,18 @@ def test_demo_lifts_the_confidentiality(demo: Run) -> None:
 
 
 def test_demo_shows_the_inzage_result(demo: Run) -> None:
+    """The gemeente and the BRP log to two different logs; the Inzage asks both and merges them."""
     section = demo.stdout.split("[6/6]")[1]
     assert "objectId=999992004" in section
-    assert "2 results" in section
-    inzage = re.findall(r"^\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  (.+?)\s{2,}(.+?)\s{2,}(\w+)\s+(\w+)\s+(-|\d{20})$",
-                        section, re.M)
+    assert "--destinations destinations.toml" in section
+    assert "2 results from 2 logs" in section
+    inzage = re.findall(r"^\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  (.+?)\s{2,}(.+?)\s{2,}(\w+)\s+(\w+)\s+(-|\d{20})"
+                        r"\s+\[(.+)\]$", section, re.M)
     assert inzage == [
-        ("Aanmaken zaak", "Onderzoek adreskwaliteit", "opgeheven", "Aanvrager", "-"),
-        ("Verstrekken persoonsgegevens", "-", "opgeheven", "Ingeschrevene", GEMEENTE_OIN),
+        ("Aanmaken zaak", "Onderzoek adreskwaliteit", "opgeheven", "Aanvrager", "-", "gemeente-log"),
+        ("Verstrekken persoonsgegevens", "-", "opgeheven", "Ingeschrevene", GEMEENTE_OIN, "BRP-log"),
     ], section
-    assert "the log recorded this Inzage as 'Inzage verwerkingenlog'" in section
+    assert "the log recorded this Inzage as 'Inzage verwerkingenlog' (each of the 2 logs, once)" in section
 
 
 def test_port_in_use_fails_nonzero_and_stops_what_started() -> None:
@@ -177,7 +179,7 @@ def test_port_in_use_fails_nonzero_and_stops_what_started() -> None:
         assert run.ports["gemeente"] == port
         left = processes_with(run.marker)
         assert left == [], [p.cmdline() for p in left]
-        for name in ("verwerkingenlog", "BRP provider"):
+        for name in ("verwerkingenlog", "BRP-log", "BRP provider"):
             assert refuses(run.ports[name]), name
         assert not run.workdir.exists()
 
@@ -192,9 +194,9 @@ def test_signal_midway_stops_everything(sig: signal.Signals) -> None:
     assert proc.stdout is not None
     for line in proc.stdout:
         lines.append(line)
-        if "all three answer" in line:
+        if "all four answer" in line:
             running = processes_with(marker)  # the marker check below can fail: here it finds them
-            assert {proc.pid} < {p.pid for p in running} and len(running) == 4, [p.cmdline() for p in running]
+            assert {proc.pid} < {p.pid for p in running} and len(running) == 5, [p.cmdline() for p in running]
             # scripts/demo execs Python, so this pid is the demo itself
             proc.send_signal(sig)
             break
@@ -203,4 +205,4 @@ def test_signal_midway_stops_everything(sig: signal.Signals) -> None:
     assert run.returncode == 128 + sig, run.stdout + run.stderr
     assert f"interrupted ({sig.name}): stopping everything" in run.stderr
     assert "Done in" not in run.stdout
-    assert_nothing_left(run, {"verwerkingenlog", "BRP provider", "gemeente"})
+    assert_nothing_left(run, {"verwerkingenlog", "BRP-log", "BRP provider", "gemeente"})
