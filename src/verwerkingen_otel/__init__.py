@@ -32,6 +32,8 @@ _EXPORTS: dict[str, str] = {
     "shutdown": "capture",
     "VerwerkingenlogExporter": "capture",
     "RecordingError": "delivery",
+    "current_tenant": "delivery",
+    "use_tenant": "delivery",
     "Afnemer": "model",
     "ValidationError": "model",
     "Vertrouwelijkheid": "model",
@@ -59,6 +61,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .delivery import current_tenant, use_tenant
     from .capture import (
         Actie,
         ConfigurationError,

@@ -12,7 +12,7 @@ import sys
 from typing import Callable, Sequence
 
 from ._version import __version__
-from .delivery import add_outbox_parser
+from .delivery import add_inzage_parser, add_outbox_parser
 from .server.security_options import add_security_arguments
 
 
@@ -34,6 +34,8 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--inzage-verwerkingsactiviteit-id", metavar="UUID",
                    help="verwerkingsactiviteitId under which Inzage calls are logged")
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    p.add_argument("--peers", metavar="FILE", help="peers TOML file: the organisation's other logs, "
+                   "for GET /api/v1/inzage/federatief ([peers.<name>] api_url, client_id, secret_env)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     add_security_arguments(p)
     from .server.ops_cli import add_serve_scale_options  # scale: counting, retention, access log format
@@ -67,7 +69,7 @@ from .server.ops_cli import add_generate_parser, add_purge_parser  # noqa: E402 
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_serve_parser, add_rules_parser,
                                                                  add_outbox_parser, add_users_parser,
                                                                  lambda sp: add_register_parser(sp, [add_coverage_parser])]
-SUBCOMMANDS += [add_generate_parser, add_purge_parser, add_ldv_parser]
+SUBCOMMANDS += [add_generate_parser, add_purge_parser, add_ldv_parser, add_inzage_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -36,6 +36,8 @@ class FaultProxy:
         self.faults: list[tuple[int, dict[str, str], dict]] = []
         self.delay = 0.0
         self.strip_idempotency_key = False
+        self.fail_every = 0  # when n > 0, every n-th POST is answered 503 (a log refusing half the time: 2)
+        self.posts_arrived = 0
         self.seen: list[Seen] = []
         self.arrivals = 0  # requests received, counted on arrival (seen records them on answering)
         self.client = httpx.Client(timeout=30.0)
@@ -56,6 +58,10 @@ class FaultProxy:
                 seen_headers = {k.lower(): v for k, v in self.headers.items()}
                 with proxy.lock:
                     fault = proxy.faults.pop(0) if proxy.faults else None
+                    if self.command == "POST":
+                        proxy.posts_arrived += 1
+                        if fault is None and proxy.fail_every and proxy.posts_arrived % proxy.fail_every == 0:
+                            fault = (503, {}, {"status": 503, "title": "injected fault", "code": "fault"})
                     delay = proxy.delay
                     strip = proxy.strip_idempotency_key
                 if fault is not None:

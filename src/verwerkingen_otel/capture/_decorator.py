@@ -53,6 +53,7 @@ from ._objects import ObjectSpec, Part, Placement
 from ._recording import bad_gebruiker, build_verwerkingsactie, error_type, root_context, signature_of, span_info
 from ._pipeline import Pipeline, current_pipeline, get_pipeline
 from ._settings import check_annotation
+from ._tenant import apply_tenant
 from ._verwerking import Verwerking, verwerking_var
 
 __all__ = ["verwerkingsactie"]
@@ -238,6 +239,8 @@ class verwerkingsactie:
         if unknown_activiteit:
             pipeline.count("unknown_activiteit")
         attributes = base.copy()
+        if pipeline.tenants is not None:  # a service for several organisations: this tenant's fields
+            apply_tenant(attributes, pipeline.tenants, self._bewaartermijn is not None)
         parent = actie_var.get()
         frame = verwerking_var.get()
         afnemer = current_afnemer()

@@ -22,7 +22,17 @@ from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 
 from .._version import __version__
-from ..delivery import DEFAULT_OUTBOX, ActionExporter, Delivery, RecordingError, SpanInfo, build_delivery, wants_span
+from ..delivery import (
+    DEFAULT_OUTBOX,
+    ActionExporter,
+    Delivery,
+    RecordingError,
+    SpanInfo,
+    TenantsFile,
+    build_delivery,
+    load_routing,
+    wants_span,
+)
 from ..model import GEGEVENSBRON, SYSTEEM, UITVOERDER, Verwerkingsactie
 from ..register import Register
 from ._activiteiten import check_annotations, load_register_setting
@@ -67,6 +77,7 @@ class Pipeline:
     register: Register | None = None  # the `register` setting's register of processing activities
     base_attributes: Mapping[str, str] = field(init=False)
     is_shut_down: bool = False
+    tenants: TenantsFile | None = None  # the tenants file, when the service acts for several organisations
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -129,12 +140,14 @@ def build_pipeline(settings: Settings, register: Register | None = None) -> Pipe
     """Build (but do not install) a pipeline; raises ConfigurationError naming the setting.
 
     The register is read first (`register` given, or the setting's), so a register error leaves
-    no delivery running.
+    no delivery running; then the destinations and tenants files.
     """
     if register is None:
         register = load_register_setting(settings, settings.outbox or DEFAULT_OUTBOX)
-    delivery, exporters = build_delivery(settings)
-    return Pipeline(settings=settings, delivery=delivery, exporters=exporters, register=register)
+    routing = load_routing(settings)
+    delivery, exporters = build_delivery(settings, routing)
+    return Pipeline(settings=settings, delivery=delivery, exporters=exporters, register=register,
+                    tenants=routing[1])
 
 
 _lock = threading.RLock()

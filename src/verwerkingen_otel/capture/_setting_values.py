@@ -4,9 +4,11 @@ checks other modules ask about a setting's value (`host_allowed`, `insecure_http
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import os
 import re
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from ..model import (
@@ -16,7 +18,7 @@ from ..model import (
     check_text,
 )
 
-__all__ = ["DURABILITIES", "host_allowed", "insecure_http", "_bool", "_bytes", "_count", "_durability", "_duration", "_host_patterns", "_http_url", "_name", "_names", "_oin", "_path", "_seconds", "_text", "_word"]
+__all__ = ["_function", "DURABILITIES", "host_allowed", "insecure_http", "_bool", "_bytes", "_count", "_durability", "_duration", "_host_patterns", "_http_url", "_name", "_names", "_oin", "_path", "_seconds", "_text", "_word"]
 
 def _text(value: object) -> str | None:
     return check_text(value, 4096).strip() or None
@@ -187,3 +189,21 @@ def insecure_http(url: str) -> bool:
         return not ipaddress.ip_address(host).is_loopback
     except ValueError:
         return True
+
+
+def _function(value: object) -> Callable[..., Any] | None:
+    """A callable, or "module:function" naming one (the environment's only way to give one)."""
+    if callable(value):
+        return value  # type: ignore[return-value]
+    if isinstance(value, str) and not value.strip():
+        return None
+    if not isinstance(value, str) or ":" not in value:
+        raise InvalidValue("invalid", "must be a function, or \"module:function\" naming one")
+    module_name, _, attr = value.strip().partition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), attr, None)
+    except ImportError:
+        raise InvalidValue("invalid", "names a module that cannot be imported") from None
+    if not callable(found):
+        raise InvalidValue("invalid", "names no function of that module")
+    return found  # type: ignore[no-any-return]

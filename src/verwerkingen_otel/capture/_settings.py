@@ -8,6 +8,7 @@ Messages never echo a value: a value may be a secret or a BSN.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import uuid
@@ -24,6 +25,7 @@ from ..model import (
 )
 from ._errors import ConfigurationError
 from ._setting_values import (
+    _function,
     insecure_http,
     _bool,
     _bytes,
@@ -93,6 +95,10 @@ _SETTINGS: tuple[_Setting, ...] = (
     _Setting("allow_insecure_http", _bool, False),
     _Setting("max_body", _bytes, 1024 * 1024),
     _Setting("propagate_to", _host_patterns),
+    # several logs, several organisations (docs/destinations.md)
+    _Setting("destinations", _path),
+    _Setting("tenants", _path),
+    _Setting("tenant", _function),
 )
 _BY_NAME = {s.name: s for s in _SETTINGS}
 SETTINGS: tuple[tuple[str, str, Any], ...] = tuple((s.name, s.env, s.default) for s in _SETTINGS)
@@ -133,6 +139,9 @@ class Settings:
     allow_insecure_http: bool = False
     max_body: int = 1024 * 1024
     propagate_to: tuple[str, ...] | None = None
+    destinations: str | None = None
+    tenants: str | None = None
+    tenant: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
     sources: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def source(self, name: str) -> str:
@@ -174,8 +183,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
             values[spec.name] = spec.parse(raw)
         except InvalidValue as exc:
             raise ConfigurationError(source, exc.reason) from None
-    if values["exporters"] is None:
-        values["exporters"] = ("api",) if values["api_url"] else ("console",)
+    if values["exporters"] is None:  # with a destinations file its logs are the exporters
+        values["exporters"] = ("api",) if values["api_url"] else () if values["destinations"] else ("console",)
     settings = Settings(**values, sources=sources)
     _check_together(settings)
     return settings
@@ -193,6 +202,13 @@ def _check_together(s: Settings) -> None:
         raise s.missing(missing, present, f"is required when {s.source(present)} is set")
     if s.token is not None and s.client_id is not None:
         raise s.error("token", f"cannot be combined with {s.source('client_id')}: use one or the other")
+    if s.destinations is not None:
+        if s.api_url is not None:
+            raise s.error("api_url", f"cannot be combined with {s.source('destinations')}: name the log as a "
+                          "destination in that file")
+        if "api" in s.exporters:
+            raise s.error("exporters", f"`api` is given per destination in {s.source('destinations')} "
+                          "(its `exporters` key)")
     if "api" in s.exporters and s.api_url is None:
         raise s.missing("api_url", "exporters", f"is required by the api exporter ({s.source('exporters')})")
     if "ldv" in s.exporters and s.ldv_key_file is None:

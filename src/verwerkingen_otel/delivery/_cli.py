@@ -71,6 +71,7 @@ def _when(ts: float) -> str:
 def _status(args: argparse.Namespace) -> int:
     outbox = _open(args)
     status = outbox.status()
+    status["destinations"] = _by_destination(status)
     if args.json:
         print(json.dumps(status, indent=2, sort_keys=True))
         return 0
@@ -81,7 +82,22 @@ def _status(args: argparse.Namespace) -> int:
               f"oldest {info['oldest_age_seconds']:.0f} s")
     for name, count in sorted(status["dead_letters_by_exporter"].items()):
         print(f"  exporter {name}: {count} dead letter(s)")
+    for name, info in sorted(status["destinations"].items()):
+        print(f"  destination {name}: {info['pending']} waiting, {info['dead_letters']} dead letter(s)")
     return 0
+
+
+def _by_destination(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Lanes of a destinations file are named `<exporter>:<destination>` (docs/destinations.md)."""
+    out: dict[str, dict[str, Any]] = {}
+    for lane in sorted(set(status["exporters"]) | set(status["dead_letters_by_exporter"])):
+        if ":" not in lane:
+            continue
+        info = out.setdefault(lane.split(":", 1)[1], {"lanes": [], "pending": 0, "dead_letters": 0})
+        info["lanes"].append(lane)
+        info["pending"] += status["exporters"].get(lane, {}).get("pending", 0)
+        info["dead_letters"] += status["dead_letters_by_exporter"].get(lane, 0)
+    return out
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -57,6 +57,9 @@ class SyncDelivery:
     the durable default is the outbox delivery.
     """
 
+    route: Callable[[Verwerkingsactie], Sequence[str]] | None = None
+    """Chooses the exporters (lanes) of each action when there are destinations; None: all."""
+
     def __init__(self, exporters: Sequence[ActionExporter]) -> None:
         self.exporters = tuple(exporters)
         self._closed = False
@@ -65,7 +68,11 @@ class SyncDelivery:
         if self._closed:
             raise RecordingError("the verwerkingen delivery is shut down; the action was not recorded")
         record = Record.of(actie)
-        for exporter in self.exporters:
+        exporters = self.exporters
+        if self.route is not None:
+            lanes = set(self.route(actie))
+            exporters = tuple(e for e in exporters if e.name in lanes)
+        for exporter in exporters:
             try:
                 exporter.export(Record(record.id, content=with_span(record.content, span))
                                 if wants_span(exporter) else record)
@@ -92,6 +99,8 @@ class _DeliveryBase:
     """What both deliveries share: the worker, flushing, shutdown and exporter checks."""
 
     kind = "base"
+    route: Callable[[Verwerkingsactie], Sequence[str]] | None = None
+    """Chooses the lanes (exporter names) of each action when there are destinations; None: all."""
 
     def __init__(self, exporters: Sequence[ActionExporter], store: Store, *, concurrency: int,
                  policy: RetryPolicy | None, make_record: Callable[[OutboxRow], Record],
@@ -189,10 +198,12 @@ class OutboxDelivery(_DeliveryBase):
             raise RecordingError("the verwerkingen outbox delivery is shut down")
         if not self._names:  # exporters=none: recorded nowhere, by configuration
             return
+        names = self._names if self.route is None else self.route(actie)  # RecordingError: no route
         try:
             content = encode_body(actie.to_api())
-            bodies = {name: with_span(content, span) for name in self._span_names} if self._span_names else None
-            self.outbox.add(new_uuid4(), content, self._names, self._clock(), bodies=bodies)
+            spanned = [name for name in self._span_names if name in names]
+            bodies = {name: with_span(content, span) for name in spanned} if spanned else None
+            self.outbox.add(new_uuid4(), content, names, self._clock(), bodies=bodies)
         except OutboxError as exc:
             raise RecordingError(f"could not record the verwerkingsactie: {exc}") from None
         except (TypeError, ValueError) as exc:
@@ -244,9 +255,11 @@ class MemoryDelivery(_DeliveryBase):
             raise RecordingError("the verwerkingen memory delivery is shut down")
         if not self._names:
             return
+        names = self._names if self.route is None else self.route(actie)  # RecordingError: no route
         # The typed action waits; the worker makes its POST body, off the request path.
-        bodies = {name: (actie, span) for name in self._span_names} if self._span_names else None
-        if not self._memory.add(new_uuid4(), actie, self._names, bodies=bodies):
+        spanned = [name for name in self._span_names if name in names]
+        bodies = {name: (actie, span) for name in spanned} if spanned else None
+        if not self._memory.add(new_uuid4(), actie, names, bodies=bodies):
             with self._dropped_lock:
                 self.dropped += 1
                 dropped = self.dropped

@@ -12,6 +12,10 @@
           │                      or a 403 for one record's grant (dead-lettered after 5 tries)
           └── PermanentFailure   any other 4xx: dead-lettered with the log's problem JSON
 
+    ValueError
+     └── DestinationsError   a destinations, tenants or peers file is wrong (names file, section,
+                             key): raised at configure(), never on the request path
+
 Messages never contain personal data; causes are chained.
 """
 
@@ -22,6 +26,7 @@ from typing import Any
 __all__ = [
     "AuthFailure",
     "DeliveryFailure",
+    "DestinationsError",
     "OutboxError",
     "PermanentFailure",
     "RecordingError",
@@ -73,3 +78,12 @@ class PermanentFailure(DeliveryFailure):
     def __init__(self, message: str = "", problem: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.problem = problem or {}
+
+
+class DestinationsError(ValueError):
+    """A mistake in a destinations, tenants or peers file: `where` says file, section and key."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.reason = reason

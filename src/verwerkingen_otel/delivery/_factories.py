@@ -14,9 +14,11 @@ from typing import Any, Callable, Sequence, Union
 
 from ..client import tls_context
 from ._deliveries import MemoryDelivery, OutboxDelivery, SyncDelivery
+from ._destinations import DestinationsError
 from ._errors import RecordingError
 from ._policy import RetryPolicy
 from ._record import ActionExporter, Delivery
+from ._routing import build_routed_exporters, load_routing, make_router
 from .exporters import ApiExporter, ConsoleExporter, InMemoryExporter
 
 __all__ = [
@@ -163,8 +165,31 @@ def _resolve(registry: dict[str, _Entry], name: str, settings: Any, setting: str
     return factory  # type: ignore[no-any-return]
 
 
-def build_delivery(settings: Any) -> tuple[Delivery, tuple[ActionExporter, ...]]:
-    """The delivery and exporters `settings` name; raises the settings' ConfigurationError."""
+def build_delivery(settings: Any, routing: tuple[Any, Any] | None = None,
+                   ) -> tuple[Delivery, tuple[ActionExporter, ...]]:
+    """The delivery and exporters `settings` name; raises the settings' ConfigurationError.
+
+    With a destinations file (`routing`, else read from `settings.destinations`) every
+    destination adds its lanes (`api:centraal`) and the delivery routes each action to its own.
+    """
+    if routing is None:
+        routing = load_routing(settings) if getattr(settings, "destinations", None) else (None, None)
+    dests, tenants = routing
+    router = None
+    if dests is not None:
+        router = make_router(settings, dests, tenants, [name for name in settings.exporters])
     exporters = tuple(_resolve(_EXPORTERS, name, settings, "exporters")(settings) for name in settings.exporters)
+    if dests is not None:
+        try:
+            exporters = tuple(build_routed_exporters(settings, dests)) + exporters
+        except DestinationsError as exc:
+            for exporter in exporters:
+                exporter.shutdown()
+            raise settings.error("destinations", str(exc)) from None
     delivery = _resolve(_DELIVERIES, settings.delivery, settings, "delivery")(settings, exporters)
+    if router is not None:
+        if not hasattr(delivery, "route"):
+            delivery.shutdown(0)
+            raise settings.error("delivery", "this delivery cannot route to several destinations")
+        delivery.route = router.lanes  # type: ignore[attr-defined]
     return delivery, exporters

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import bewerking, inzage, ldv, pages, register_api, schema
+from . import bewerking, federatief, inzage, ldv, pages, register_api, schema
 from .auth import Authenticator
 from .errors import API_VERSION, ApiError, api_error_response, problem
 from .register_runtime import setup_register
@@ -141,6 +141,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/verwerkte-objecten/{verwerktObjectId}", inzage.read_object, methods=["GET"]),
             Route("/schema", schema.schema_list, methods=["GET"]),
             Route("/schema/{name}", schema.schema_file, methods=["GET"]),
+            Route("/inzage/federatief", federatief.list_federatief, methods=["GET"]),  # beyond the standard
         ]),
         *ldv.routes(),  # OTLP ingest (/v1/traces) and the lezen API (/lezen/v1)
     ]

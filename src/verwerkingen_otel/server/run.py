@@ -16,6 +16,7 @@ import jwt
 from .auth import load_clients
 from .errors import ConfigError
 from .security_options import export_security_settings, security_settings
+from .federatief import configure_peers
 from .settings import (
     ENV_BASE_URL, ENV_CLIENTS, ENV_DATABASE, ENV_DEV_CLIENT, ENV_INZAGE_ACTIVITEIT, ENV_PAGE_SIZE,
     ENV_INZAGE_IDLE, ENV_REGISTER, ENV_STRICT_ACTIVITEITEN, ENV_USERS, Settings, check_base_url, database_url, dev_client,
@@ -154,6 +155,7 @@ def serve(args: argparse.Namespace) -> int:
     logging.config.dictConfig(log_config)
     try:
         settings, dev = settings_from_args(args)
+        configure_peers(getattr(args, "peers", None))  # federatief Inzage (server/federatief.py)
         app = create_app(settings)  # creates the schema once, before any worker starts
     except ConfigError as e:
         print(f"verwerkingen-otel serve: {e}", file=sys.stderr)

@@ -27,6 +27,7 @@ from ..model import scan_asgi_headers
 from ._routes import starlette_route
 from ._rules import Rules, load_path, starlette_routes
 from ._body import body_cap, check_max_body, parse_body, read_asgi_body
+from ._tenant import asgi_tenant_headers, resolver_for
 
 __all__ = ["SCOPE_KEY", "VerwerkingenMiddleware"]
 
@@ -53,9 +54,12 @@ class VerwerkingenMiddleware:
         gebruiker: Callable[[Scope], str | None] | None = None,
         rules: Rules | str | None = None,
         max_body: int | None = None,
+        tenant: Callable[[Scope], str | None] | None = None,
     ) -> None:
-        """`max_body`: bytes of a body buffered for a rule (default: the `max_body` setting)."""
+        """`max_body`: bytes of a body buffered for a rule (default: the `max_body` setting).
+        `tenant`: gets the ASGI scope, names the tenant (else `configure(tenant=...)`)."""
         self.app = app
+        self.tenant = tenant
         self.exclude = tuple(exclude)
         self.gebruiker = gebruiker
         self.rules = load_path(rules) if not isinstance(rules, Rules) else rules
@@ -81,12 +85,21 @@ class VerwerkingenMiddleware:
         # caller's context outlives its request, whatever fails (issue 11).
         response: _Response | None = None
         error: BaseException | None = None
+        refused = False
         try:
             receive = await self._match(scope, receive, request)
-            response = _Response(send, hold=request.rule_match is not None)
-            request.open_rule_action()
-            await self.app(scope, receive, response.send)
-            request.finish_rule(response.status, response.body())
+            tenancy = resolver_for(self.tenant)
+            if tenancy is not None:  # a service for several organisations: whose request is this?
+                host, named = asgi_tenant_headers(scope.get("headers"), tenancy.header)
+                resolution = tenancy.from_rule(tenancy.resolve(scope, host, named), request.rule_match)
+                refused = resolution.refused
+                if not refused:
+                    request.enter_tenant(resolution.name)
+            if not refused:
+                response = _Response(send, hold=request.rule_match is not None)
+                request.open_rule_action()
+                await self.app(scope, receive, response.send)
+                request.finish_rule(response.status, response.body())
         except BaseException as exc:  # noqa: BLE001 - re-raised below unless it is ours to answer
             error = exc
         try:
@@ -94,6 +107,9 @@ class VerwerkingenMiddleware:
         except BaseException as exc:  # noqa: BLE001
             error = error or exc
         if error is None:
+            if refused:  # no tenant for this request and no default: fail closed
+                await _send_problem(send)
+                return
             assert response is not None
             await response.flush()
             return
@@ -101,13 +117,8 @@ class VerwerkingenMiddleware:
         if failure is None or (response is not None and response.sent):
             raise error
         logger.error("verwerkingsactie could not be recorded (%s); answered 503", failure)
-        body, problem_headers = problem_503()
-        await send({
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [(k.encode(), v.encode()) for k, v in problem_headers],
-        })
-        await send({"type": "http.response.body", "body": body})
+        await _send_problem(send)
+
 
     async def _match(self, scope: Scope, receive: Receive, request: RequestScope) -> Receive:
         """The route rule of this request and, when it reads one, its JSON body; returns the
@@ -185,3 +196,13 @@ class _Response:
         for message in held:
             self.sent = True
             await self._send(message)
+
+
+async def _send_problem(send: Send) -> None:
+    body, problem_headers = problem_503()
+    await send({
+        "type": "http.response.start",
+        "status": 503,
+        "headers": [(k.encode(), v.encode()) for k, v in problem_headers],
+    })
+    await send({"type": "http.response.body", "body": body})

@@ -32,8 +32,11 @@ def instrument_app(
     exclude: Sequence[str] = (),
     gebruiker: Callable[[Request], str | None] | None = None,
     rules: Rules | str | None = None,
+    tenant: Callable[[Request], str | None] | None = None,
 ) -> Starlette:
-    """Add the verwerkingen middleware to a FastAPI/Starlette app, once; returns the app."""
+    """Add the verwerkingen middleware to a FastAPI/Starlette app, once; returns the app.
+
+    `tenant` names the tenant of a request (tenants file); else `configure(tenant=...)`."""
     if getattr(app, _MARK, False):
         return app
     if app.middleware_stack is not None:
@@ -46,6 +49,7 @@ def instrument_app(
             exclude=exclude,
             gebruiker=request_hook(gebruiker),
             rules=load_path(rules) if not isinstance(rules, Rules) else rules,
+            tenant=request_hook(tenant),
         )
     )
     setattr(app, _MARK, True)

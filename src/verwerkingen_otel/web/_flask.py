@@ -18,6 +18,7 @@ import flask
 from ._scope import RequestScope, problem_503, run_gebruiker_hook
 from ..delivery import RecordingError
 from ._rules import Rules, load_path
+from ._tenant import Resolution, resolver_for
 from ._wsgi import SCOPE_KEY, VerwerkingenWSGIMiddleware
 from ._body import body_cap, parse_body
 
@@ -39,7 +40,10 @@ class Verwerkingen:
         exclude: Sequence[str] = (),
         gebruiker: Callable[[flask.Request], str | None] | None = None,
         rules: Rules | str | None = None,
+        tenant: Callable[[flask.Request], str | None] | None = None,
     ) -> None:
+        """`tenant` names the tenant of a request (tenants file); else `configure(tenant=...)`."""
+        self.tenant = tenant
         self.exclude = tuple(exclude)
         self.gebruiker = gebruiker
         self.rules = load_path(rules) if not isinstance(rules, Rules) else rules
@@ -51,7 +55,8 @@ class Verwerkingen:
             return  # instrumenting twice must not record twice
         app.extensions[EXTENSION_KEY] = self
         app.wsgi_app = VerwerkingenWSGIMiddleware(  # type: ignore[method-assign]
-            app.wsgi_app, exclude=self.exclude, rules=self.rules, rules_in_app=True
+            app.wsgi_app, exclude=self.exclude, rules=self.rules, rules_in_app=True,
+            tenant=(lambda environ: self.tenant(flask.Request(environ))) if self.tenant is not None else None,
         )
         if self.gebruiker is not None or self.rules is not None:  # else nothing to do per request
             app.before_request(self._before_request)
@@ -72,6 +77,13 @@ class Verwerkingen:
         scope.rule_match = self.rules.for_route(request.method, request.url_rule.rule, request.view_args or {})
         if scope.rule_match is None:
             return
+        if scope.rule_match.rule.tenant is not None:  # the rule's path parameter names the tenant
+            tenancy = resolver_for(None)
+            if tenancy is not None:
+                resolution = tenancy.from_rule(Resolution(None), scope.rule_match)
+                if resolution.refused:
+                    raise RecordingError("the request names no tenant of the tenants file")
+                scope.enter_tenant(resolution.name)
         scope.query = request.args.to_dict(flat=False)
         if scope.rule_match.rule.needs_request_body:
             scope.request_json = _rule_body(request, scope.rule_match.rule.name)

@@ -24,7 +24,7 @@ from opentelemetry.propagators.textmap import (
     default_setter,
 )
 
-from ..capture import AFNEMER_KEY, current_actie, current_pipeline, current_verwerking
+from ..capture import AFNEMER_KEY, current_actie, current_oin, current_pipeline, current_verwerking
 from ..model import HEADER_NAMES, afnemer_from_headers, outbound_headers
 
 __all__ = ["VerwerkingenPropagator", "current_outbound_headers"]
@@ -37,7 +37,7 @@ def current_outbound_headers() -> dict[str, str]:
     if actie is None:
         return {}
     pipeline = current_pipeline()
-    return outbound_headers(actie, pipeline.settings.oin if pipeline is not None else None)
+    return outbound_headers(actie, current_oin(pipeline))  # the tenant's OIN, else the `oin` setting
 
 
 class VerwerkingenPropagator(TextMapPropagator):

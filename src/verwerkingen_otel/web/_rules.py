@@ -78,7 +78,7 @@ _ACTION_KEYS: dict[str, Any] = {
     "bewaartermijn": check_duration,
     "activiteit": lambda v: check_text(v if isinstance(v, str) and v.strip() else None, NAAM_MAX),
 }
-_RULE_KEYS = {"name", "method", "route", "objecten", *_ACTION_KEYS}
+_RULE_KEYS = {"name", "method", "route", "objecten", "tenant", *_ACTION_KEYS}
 _OBJECT_KEYS = {"from", "name", "pointer", "soort_object_id", "betrokkenheid",
                 "betrokkenheid_pointer", "soorten_gegevens"}
 # {name}, {name:converter} (Starlette) and <name>, <converter:name> (Flask/werkzeug)
@@ -109,6 +109,7 @@ class Rule:
     objecten: tuple[ObjectSource, ...]
     pattern: re.Pattern[str] = field(compare=False, repr=False)
     literal_length: int = 0  # more literal characters = more specific, tried first
+    tenant: str | None = None  # the path parameter naming the tenant (tenants file)
 
     @property
     def needs_request_body(self) -> bool:
@@ -295,7 +296,11 @@ def _parse_rule(raw: Any, where: str, index: int) -> Rule:
     if not isinstance(raw_objecten, list) or not raw_objecten:
         raise fail("objecten", "is required: at least one [[rules.objecten]] saying where persons come from")
     objecten = tuple(_parse_object(o, i, params, fail) for i, o in enumerate(raw_objecten))
+    tenant = raw.get("tenant")
+    if tenant is not None and (not isinstance(tenant, str) or tenant not in params):
+        raise fail("tenant", "must name a path parameter of the route (the one that names the tenant)")
     return Rule(
+        tenant=tenant,
         name=label,
         method=method.upper(),
         route=canonical_route(route),

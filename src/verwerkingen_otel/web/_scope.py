@@ -20,7 +20,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from ..capture import (
     afnemer_var, gebruiker_var, inbound_trace_var, inbound_tracestate_var, request_var, verwerkingsactie,
 )
-from ..delivery import RecordingError
+from ..delivery import RecordingError, tenant_var
 from ..model import IDENTIFICATOR_MAX, Afnemer
 from ._rules import RuleMatch, Rules
 from ._rules_objects import find_objects, parse_json
@@ -170,6 +170,12 @@ class RequestScope:
         if gebruiker is not None:
             self._values.append((gebruiker_var, gebruiker))
             self._tokens.append((gebruiker_var, gebruiker_var.set(gebruiker)))
+
+    def enter_tenant(self, tenant: str | None) -> None:
+        """The tenant this request acts for (web/_tenant.py), before its actions start."""
+        if tenant is not None:
+            self._values.append((tenant_var, tenant))
+            self._tokens.append((tenant_var, tenant_var.set(tenant)))
 
     def resume(self) -> None:
         if self._tokens:

@@ -25,6 +25,7 @@ from ..model import afnemer_from_environ
 from ._routes import werkzeug_route
 from ._rules import Rules, load_path
 from ._body import body_cap, check_max_body, parse_body, read_wsgi_body
+from ._tenant import resolver_for, wsgi_tenant_headers
 
 __all__ = ["SCOPE_KEY", "VerwerkingenWSGIMiddleware"]
 
@@ -48,10 +49,13 @@ class VerwerkingenWSGIMiddleware:
         rules: Rules | str | None = None,
         rules_in_app: bool = False,
         max_body: int | None = None,
+        tenant: Callable[[dict], str | None] | None = None,
     ) -> None:
         """`rules_in_app`: the framework glue matches rules and opens their action (Flask).
-        `max_body`: bytes of a body buffered for a rule (default: the `max_body` setting)."""
+        `max_body`: bytes of a body buffered for a rule (default: the `max_body` setting).
+        `tenant`: gets the environ, names the tenant (else `configure(tenant=...)`)."""
         self.app = app
+        self.tenant = tenant
         self.exclude = tuple(exclude)
         self.gebruiker = gebruiker
         self.rules = load_path(rules) if not isinstance(rules, Rules) else rules
@@ -72,6 +76,16 @@ class VerwerkingenWSGIMiddleware:
             environ[SCOPE_KEY] = request
             if not self.rules_in_app:
                 self._match(environ, request)
+            tenancy = resolver_for(self.tenant)
+            if tenancy is not None:  # a service for several organisations: whose request is this?
+                host, named = wsgi_tenant_headers(environ, tenancy.header)
+                resolution = tenancy.from_rule(tenancy.resolve(environ, host, named), request.rule_match)
+                if resolution.refused:  # no tenant and no default: fail closed
+                    request.close()
+                    body, headers = problem_503()
+                    start_response("503 Service Unavailable", headers)
+                    return [body]
+                request.enter_tenant(resolution.name)
             request.open_rule_action()
             result = self.app(environ, response.start_response)
             if not request.rule_opened:
