@@ -55,7 +55,9 @@ def test_init_only_re_exports() -> None:
     tree = ast.parse((PACKAGE_DIR / "__init__.py").read_text())
     assert not [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))]
     for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module != "__future__" and node.module != "types":
+        if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            if node.level == 2 and node.module == "_exports":  # the shared publish() leaf
+                continue
             assert node.level == 1 and node.module and node.module.startswith("_"), node.module
 
 
