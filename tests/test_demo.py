@@ -220,8 +220,9 @@ def test_demo_finds_the_brp_logregel_by_pseudonym_through_the_lezen_api(demo: Ru
     assert "1 logregel(s), sent by the BRP provider over OTLP" in section
     rows = re.findall(r"^\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  (.+?)\s{2,}(Unset|Error)\s+([0-9a-f]{8})\s+(\S+)\s+(\S+)$",
                       section, re.M)
-    assert rows == [("Verstrekken persoonsgegevens", "Unset", rows[0][2], f"urn:oin:{GEMEENTE_OIN}",
-                     "urn:uuid:3d0c9b8e-6a51-4d2f-9f3e-1b7c2a4e5d60")], section
+    activity = (f"http://127.0.0.1:{demo.ports['verwerkingenlog']}/api/v1/verwerkingsactiviteiten/"
+                "3d0c9b8e-6a51-4d2f-9f3e-1b7c2a4e5d60")  # the register's url of the activity (NOTES: url before id)
+    assert rows == [("Verstrekken persoonsgegevens", "Unset", rows[0][2], f"urn:oin:{GEMEENTE_OIN}", activity)], section
     assert re.search(r"parentSpanId [0-9a-f]{16}: its outbound request", section)
     assert "999992004" not in section.split("--bsn 999992004", 1)[1]  # only the command line names the BSN
 
