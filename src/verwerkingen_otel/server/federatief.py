@@ -209,13 +209,13 @@ async def list_federatief(request: Request) -> Response:
     flt = dataclasses.replace(flt, vertrouwelijkheid=visible_levels(principal))
     base = state.base_url(request)
     own: list[dict[str, Any]] = []
-    offset, size = 0, 500
-    while True:
-        count, rows = await state.db(state.storage.list_objecten, flt, offset, size)
-        own.extend(inzage_json(o, a, base) for o, a in rows)
-        offset += size
-        if offset >= count or not rows:
+    number, size = 1, 500
+    while True:  # every page of this log's own results (pages are read by keyset: each costs one page)
+        found = await state.db(state.storage.list_objecten, flt, number, size)
+        own.extend(inzage_json(o, a, base) for o, a in found.items)
+        if not found.has_next or not found.items:
             break
+        number += 1
     await log_inzage(state, request, principal, (flt.objecttype, flt.soort_object_id, flt.object_id))
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
     forwarded = {k: v for k, v in request.headers.items() if k.lower() in ("oin", "verwerkingsactiviteitid",
