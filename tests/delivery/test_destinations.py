@@ -242,6 +242,44 @@ destinations = ["centraal"]
         f"destinations: {unknown}: routes[1] activiteit: names no activity of the register")
 
 
+def test_activiteit_routes_resolve_through_the_configured_register_file(tmp_path: Path) -> None:
+    """VERWERKINGEN_REGISTER's register is the lookup: a route names the activity by its naam."""
+    set_activiteit_lookup(None)
+    register_file = tmp_path / "register.toml"
+    register_file.write_text(f"""
+[[verwerkingsactiviteiten]]
+id = "{ACT_BIJSTAND}"
+naam = "Beoordelen bijstandsaanvraag"
+doel = "Beoordelen of iemand recht heeft op bijstand"
+grondslag = "Wettelijke verplichting"
+verantwoordelijkeOrganisatie = "00000001821002193000"
+[[verwerkingsactiviteiten]]
+id = "{ACT_OTHER}"
+naam = "Raadplegen persoon"
+doel = "Een persoon opzoeken"
+grondslag = "Wettelijke verplichting"
+verantwoordelijkeOrganisatie = "00000001821002193000"
+""")
+    path = write(tmp_path, """
+[destinations.centraal]
+exporters = ["memory"]
+[destinations.sociaal]
+exporters = ["memory"]
+[destinations.burgerzaken]
+exporters = ["memory"]
+[[routes]]
+activiteit = "Beoordelen bijstandsaanvraag"
+destinations = ["sociaal"]
+[[routes]]
+default = true
+destinations = ["centraal"]
+""")
+    pipeline = vo.configure(destinations=path, delivery="sync", register=str(register_file))
+    _record("bijstand", ACT_BIJSTAND)
+    _record("anders", ACT_OTHER)
+    assert _names(pipeline) == {"centraal": ["anders"], "sociaal": ["bijstand"], "burgerzaken": []}
+
+
 def test_other_exporters_get_every_action_beside_the_routed_ones(tmp_path: Path) -> None:
     path = write(tmp_path, MEMORY_FILE)
     pipeline = vo.configure(destinations=path, delivery="sync", exporters="memory")

@@ -31,6 +31,7 @@ from ..delivery import (
     TenantsFile,
     build_delivery,
     load_routing,
+    set_activiteit_lookup,
     wants_span,
 )
 from ..model import GEGEVENSBRON, SYSTEEM, UITVOERDER, Verwerkingsactie
@@ -144,10 +145,26 @@ def build_pipeline(settings: Settings, register: Register | None = None) -> Pipe
     """
     if register is None:
         register = load_register_setting(settings, settings.outbox or DEFAULT_OUTBOX)
+    if register is not None:  # `activiteit` routes of a destinations file resolve through it
+        set_activiteit_lookup(_activiteit_ids(register))
     routing = load_routing(settings)
     delivery, exporters = build_delivery(settings, routing)
     return Pipeline(settings=settings, delivery=delivery, exporters=exporters, register=register,
                     tenants=routing[1])
+
+
+def _activiteit_ids(register: Register | None) -> Any:
+    """The register's name -> id lookup for routing; None (no lookup) without a register."""
+    if register is None:
+        return None
+
+    def lookup(naam: str) -> str | None:
+        try:
+            return register.lookup(naam).id
+        except Exception:  # unknown or held more than once: the router names the route and key
+            return None
+
+    return lookup
 
 
 _lock = threading.RLock()
