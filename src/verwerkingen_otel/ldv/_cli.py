@@ -1,7 +1,7 @@
 """`verwerkingen-otel ldv pseudonym`: the pseudonym to search the lezen API by.
 
-    verwerkingen-otel ldv pseudonym --key-file /run/secrets/ldv.key --bsn 999993653
-    printf '999993653\\n' | verwerkingen-otel ldv pseudonym --key-file ldv.key --bsn -
+    verwerkingen-otel ldv pseudonym --key-file /run/secrets/ldv.key --bsn BSN
+    printf 'BSN\\n' | verwerkingen-otel ldv pseudonym --key-file ldv.key --bsn -
 
 Prints one pseudonym per line, in the order given. `--bsn -` reads BSNs from standard input,
 one per line, so they stay out of the shell history and the process list.

@@ -44,7 +44,7 @@ from ._ids import (
     new_uuid4,
     new_verwerking_id,
 )
-from ._attributes import (
+from ._span_form import (
     ACTIE_NAAM,
     AFNEMER_ID,
     BEWAARTERMIJN,

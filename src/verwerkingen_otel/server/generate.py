@@ -26,9 +26,14 @@ from .storage import Storage
 
 BATCH = 5_000
 # (objectId, number of actions at N >= 200,000, days back the actions spread over)
+def _generated_id(n: int) -> str:
+    """A generated person's objectId: 9 followed by n in 8 digits (never a real person's BSN)."""
+    return f"9{n:08d}"
+
+
 HEAVY: tuple[tuple[str, int, int], ...] = (
-    ("900000001", 5_000, 730), ("900000002", 5_000, 730), ("900000003", 5_000, 730),
-    ("900020000", 20_000, 30), ("900050000", 50_000, 730),
+    (_generated_id(1), 5_000, 730), (_generated_id(2), 5_000, 730), (_generated_id(3), 5_000, 730),
+    (_generated_id(20_000), 20_000, 30), (_generated_id(50_000), 50_000, 730),
 )
 FULL_SCALE = 200_000
 TYPICAL_PREFIX = "8"
