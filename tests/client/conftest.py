@@ -3,18 +3,16 @@ HTTP server that answers any status we ask of it."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import threading
-import uuid
 from typing import Any, Iterator
 
 import pytest
 
+from tests.support.actions import make_actie  # noqa: F401 - imported by the tests here
 from tests.support.bsn import random_bsn
 from tests.support.logserver import LogServer, write_clients_file
 from tests.support.servers import werkzeug_server
-from verwerkingen_otel.model import Vertrouwelijkheid, VerwerktObject, VerwerktSoortGegeven, Verwerkingsactie
 
 __all__ = ["Answering", "SECRET", "WEAK_SECRET", "make_actie", "random_bsn"]
 
@@ -23,19 +21,6 @@ SECRET = "client-tests-secret-0123456789abcdef0123456789abcd"
 WEAK_SECRET = "client-tests-weak-secret-0123456789abcdef01234567"
 
 
-def make_actie(activiteit: str, *, bsn: str = "999993653", n: int = 0,
-               vertrouwelijkheid: str = "normaal", **changes: object) -> Verwerkingsactie:
-    actie = Verwerkingsactie(
-        vertrouwelijkheid=Vertrouwelijkheid(vertrouwelijkheid),
-        tijdstip=dt.datetime(2024, 4, 5, 14, 35, 42, n % 1_000_000, tzinfo=dt.timezone.utc),
-        verwerkte_objecten=(VerwerktObject("persoon", "BSN", bsn, "Getuige",
-                                           (VerwerktSoortGegeven("Naam"),)),),
-        actie_naam=f"Raadplegen persoon {n}",
-        verwerking_id=str(uuid.uuid4()),
-        verwerkingsactiviteit_id=activiteit,
-        bewaartermijn="P10Y",
-    )
-    return actie.with_values(**changes) if changes else actie
 
 
 @pytest.fixture(scope="module")

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from tests.delivery.faultproxy import FaultProxy
-from tests.support.bsn import random_bsn
+from tests.support.actions import make_actie  # noqa: F401 - imported by the tests here
 from tests.support.logserver import LogServer, write_clients_file
 from verwerkingen_otel.client import VerwerkingenlogClient
 from verwerkingen_otel.delivery import RetryPolicy
-from verwerkingen_otel.model import Vertrouwelijkheid, VerwerktObject, VerwerktSoortGegeven, Verwerkingsactie
 
 ALL_SCOPES = [f"{a}:{lvl}" for a in ("create", "read", "update", "delete") for lvl in ("normal", "confidential")]
 SECRET = "delivery-tests-secret-0123456789abcdef0123456789"
@@ -22,19 +19,6 @@ WEAK_SECRET = "delivery-tests-weak-secret-0123456789abcdef01234"
 FAST = RetryPolicy(backoff_base=0.05, backoff_max=0.4, retry_after_cap=2.0)
 
 
-def make_actie(activiteit: str, *, bsn: str = "999993653", n: int = 0,
-               vertrouwelijkheid: str = "normaal", **changes: object) -> Verwerkingsactie:
-    actie = Verwerkingsactie(
-        vertrouwelijkheid=Vertrouwelijkheid(vertrouwelijkheid),
-        tijdstip=dt.datetime(2024, 4, 5, 14, 35, 42, n % 1_000_000, tzinfo=dt.timezone.utc),
-        verwerkte_objecten=(VerwerktObject("persoon", "BSN", bsn, "Getuige",
-                                           (VerwerktSoortGegeven("Naam"),)),),
-        actie_naam=f"Raadplegen persoon {n}",
-        verwerking_id=str(uuid.uuid4()),
-        verwerkingsactiviteit_id=activiteit,
-        bewaartermijn="P10Y",
-    )
-    return actie.with_values(**changes) if changes else actie
 
 
 @pytest.fixture()
