@@ -40,6 +40,8 @@ class FaultProxy:
         self.posts_arrived = 0
         self.seen: list[Seen] = []
         self.arrivals = 0  # requests received, counted on arrival (seen records them on answering)
+        self.inflight = 0  # requests being forwarded right now, and the most there ever were at once
+        self.max_inflight = 0
         self.client = httpx.Client(timeout=30.0)
         proxy = self
 
@@ -74,16 +76,22 @@ class FaultProxy:
                            if k.lower() not in {"host", "content-length", "connection"}}
                 if strip:
                     headers = {k: v for k, v in headers.items() if k.lower() != "idempotency-key"}
+                with proxy.lock:
+                    proxy.inflight += 1
+                    proxy.max_inflight = max(proxy.max_inflight, proxy.inflight)
                 try:
                     upstream = proxy.client.request(self.command, proxy.upstream + self.path,
                                                     content=body, headers=headers)
+                    if delay:
+                        time.sleep(delay)  # deliberate: the fault this proxy injects (a log slower than its client)
                 except httpx.TransportError:
                     proxy._record(self.command, self.path, key, 502, seen_headers)
                     self._reply(502, {"Content-Type": "application/problem+json"},
                                 b'{"status":502,"title":"Bad Gateway"}')
                     return
-                if delay:
-                    time.sleep(delay)  # deliberate: the fault this proxy injects (a log slower than its client)
+                finally:
+                    with proxy.lock:
+                        proxy.inflight -= 1
                 out = {k: v for k, v in upstream.headers.items()
                        if k.lower() not in {"content-length", "connection", "transfer-encoding",
                                             "content-encoding"}}

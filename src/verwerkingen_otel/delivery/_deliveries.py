@@ -122,6 +122,11 @@ class _DeliveryBase:
         ref = weakref.ref(self._worker)
         os.register_at_fork(after_in_child=lambda: after_fork(ref))
 
+    def set_lane(self, name: str, *, policy: RetryPolicy | None = None, limit: int | None = None) -> None:
+        """Lane `name` (an exporter) with its own retry policy and/or at most `limit` rows in flight
+        (a destination's `retry_after_max` / `concurrency`)."""
+        self._worker.set_lane(name, policy=policy, limit=limit)
+
     @property
     def exporter_names(self) -> list[str]:
         return list(self._names)

@@ -32,7 +32,8 @@ DESTINATION_EXPORTERS = ("api", "console", "memory")
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 _DEST_KEYS = frozenset({"api_url", "client_id", "secret_env", "secret_file", "token_env", "token_file",
-                        "ca_bundle", "client_cert", "client_key", "timeout", "exporters"})
+                        "ca_bundle", "client_cert", "client_key", "timeout", "retry_after_max",
+                        "concurrency", "exporters"})
 _ROUTE_MATCH = ("activiteit", "verwerkingsactiviteit_id", "vertrouwelijkheid", "tenant")
 _ROUTE_KEYS = frozenset(_ROUTE_MATCH) | {"default", "destinations"}
 
@@ -50,6 +51,8 @@ class Destination:
     client_cert: str | None = None
     client_key: str | None = None
     timeout: float | None = None
+    retry_after_max: float | None = None  # this log's own cap on Retry-After (and backoff); None: the setting's
+    concurrency: int | None = None  # at most this many requests to this log at once; None: the setting's
     exporters: tuple[str, ...] = ("api",)
 
     @property
@@ -130,6 +133,12 @@ def _url(where: str, value: object) -> str:
     return text.rstrip("/")
 
 
+def _seconds(where: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value > 0 and math.isfinite(value)):
+        raise DestinationsError(where, "must be a positive number of seconds")
+    return float(value)
+
+
 def _file(where: str, value: object) -> str:
     path = _text(where, value)
     if not os.path.isfile(path):
@@ -182,16 +191,20 @@ def _destination(where: str, name: str, table: object, environ: Mapping[str, str
     api_url = _url(f"{where} api_url", table["api_url"]) if "api_url" in table else None
     if "api" in exporters and api_url is None:
         raise DestinationsError(f"{where} api_url", "is required (the log's base URL, ending in /api/v1)")
-    timeout = None
-    if "timeout" in table:
-        t = table["timeout"]
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not (t > 0 and math.isfinite(t)):
-            raise DestinationsError(f"{where} timeout", "must be a positive number of seconds")
-        timeout = float(t)
+    timeout = _seconds(f"{where} timeout", table["timeout"]) if "timeout" in table else None
+    retry_after_max = (_seconds(f"{where} retry_after_max", table["retry_after_max"])
+                       if "retry_after_max" in table else None)
+    concurrency = None
+    if "concurrency" in table:
+        c = table["concurrency"]
+        if isinstance(c, bool) or not isinstance(c, int) or not 1 <= c <= 256:
+            raise DestinationsError(f"{where} concurrency", "must be a whole number from 1 to 256")
+        concurrency = c
     files = {k: _file(f"{where} {k}", table[k]) for k in ("ca_bundle", "client_cert", "client_key") if k in table}
     if "client_key" in files and "client_cert" not in files:
         raise DestinationsError(f"{where} client_cert", "is required when client_key is set")
-    return Destination(name=name, api_url=api_url, timeout=timeout, exporters=exporters, **creds, **files)
+    return Destination(name=name, api_url=api_url, timeout=timeout, retry_after_max=retry_after_max,
+                       concurrency=concurrency, exporters=exporters, **creds, **files)
 
 
 def _route(path: str, number: int, table: object, names: Mapping[str, Destination]) -> Route:

@@ -41,8 +41,7 @@ DEFAULT_OUTBOX = "verwerkingen-outbox.db"
 
 
 def _policy(settings: Any) -> RetryPolicy:
-    return RetryPolicy(retry_after_cap=settings.retry_after_max,
-                       backoff_max=max(1.0, min(60.0, settings.retry_after_max)))
+    return RetryPolicy.capped(settings.retry_after_max)
 
 
 def api_exporter(settings: Any) -> ActionExporter:
@@ -192,4 +191,19 @@ def build_delivery(settings: Any, routing: tuple[Any, Any] | None = None,
             delivery.shutdown(0)
             raise settings.error("delivery", "this delivery cannot route to several destinations")
         delivery.route = router.lanes  # type: ignore[attr-defined]
+        _lane_settings(delivery, dests)
     return delivery, exporters
+
+
+def _lane_settings(delivery: Delivery, dests: Any) -> None:
+    """A destination's own `retry_after_max` / `concurrency` on each of its lanes (a delivery
+    without a worker, `sync`, has no retries or queue for them to shape)."""
+    set_lane = getattr(delivery, "set_lane", None)
+    if set_lane is None:
+        return
+    for dest in dests.destinations.values():
+        if dest.retry_after_max is None and dest.concurrency is None:
+            continue
+        policy = RetryPolicy.capped(dest.retry_after_max) if dest.retry_after_max is not None else None
+        for lane in dest.lanes:
+            set_lane(lane, policy=policy, limit=dest.concurrency)

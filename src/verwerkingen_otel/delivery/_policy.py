@@ -25,6 +25,12 @@ class RetryPolicy:
     refused_attempts: int = 5
     jitter: Callable[[], float] = field(default=random.random, repr=False, compare=False)
 
+    @classmethod
+    def capped(cls, retry_after_max: float) -> RetryPolicy:
+        """The policy of the `retry_after_max` setting (or a destination's own): the log's
+        Retry-After honoured up to it, backoff steps at most it (between 1 and 60 s)."""
+        return cls(retry_after_cap=retry_after_max, backoff_max=max(1.0, min(60.0, retry_after_max)))
+
     def delay(self, failures: int, retry_after: float | None = None) -> float:
         """A record's wait after its `failures`-th failed try (or an exporter's, by its streak)."""
         step = min(self.backoff_max, self.backoff_base * (2 ** max(0, failures - 1)))

@@ -137,7 +137,8 @@ def _lane_exporter(dest: Destination, exporter: str, settings: Any) -> ActionExp
         try:
             made = ApiExporter(dest.api_url, client_id=dest.client_id, secret=dest.secret, token=dest.token,
                                timeout=dest.timeout if dest.timeout is not None else settings.timeout,
-                               verify=dest.ca_bundle or True, cert=cert, max_connections=settings.concurrency,
+                               verify=dest.ca_bundle or True, cert=cert,
+                               max_connections=dest.concurrency or settings.concurrency,
                                name=lane)
         except ValueError as exc:
             raise DestinationsError(f"{where} api_url", str(exc)) from None

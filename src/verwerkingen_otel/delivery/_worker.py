@@ -84,6 +84,10 @@ class Worker:
         self.exporters = {e.name: e for e in exporters}
         self.concurrency = max(1, int(concurrency))
         self.policy = policy
+        # A lane (exporter) may have its own policy and its own cap on rows in flight: a
+        # destination's `retry_after_max` / `concurrency` (set_lane); else the shared ones.
+        self.policies: dict[str, RetryPolicy] = {name: policy for name in self.exporters}
+        self.limits: dict[str, int] = {}
         self.make_record = make_record  # a stored row as the record its exporter gets
         self.instruments = get_instruments(self, meter_provider)
         self._start_lock = threading.Lock()
@@ -129,6 +133,15 @@ class Worker:
         # Locks and events may have been held by threads that do not exist here.
         self._start_lock = threading.Lock()
         self._wake = threading.Event()
+
+    def set_lane(self, name: str, *, policy: RetryPolicy | None = None, limit: int | None = None) -> None:
+        """Give lane `name` its own retry policy and/or at most `limit` rows in flight at once."""
+        if name not in self.exporters:
+            raise KeyError(name)
+        if policy is not None:
+            self.policies[name] = policy
+        if limit is not None:
+            self.limits[name] = max(1, int(limit))
 
     def wake(self) -> None:
         if not self._wake.is_set():  # already signalled: spare the condition's lock and notify
@@ -190,19 +203,25 @@ class Worker:
         free = self.lease_factor * self.concurrency - sum(self._inflight.values())
         if free <= 0:
             return []
-        eligible: list[tuple[str, bool]] = []
+        eligible: list[tuple[str, int]] = []  # (lane, at most this many rows), 0: as many as its share
         for name in self.exporters:
             if self._paused_until[name] > now:
                 continue
             if self._failures[name]:  # probing a failing log: one record at a time
                 if not self._inflight[name]:
-                    eligible.append((name, True))
+                    eligible.append((name, 1))
                 continue
-            eligible.append((name, False))
+            limit = self.limits.get(name)
+            if limit is not None:
+                room = limit - self._inflight[name]
+                if room > 0:
+                    eligible.append((name, room))
+                continue
+            eligible.append((name, 0))
         if not eligible:
             return []
         share = max(1, free // len(eligible))
-        return [(name, 1 if probing else share) for name, probing in eligible]
+        return [(name, min(share, most) if most else share) for name, most in eligible]
 
     def _next_wait(self) -> float:
         if self._outcomes:
@@ -214,6 +233,8 @@ class Worker:
         for name in self.exporters:
             if self._failures[name] and self._inflight[name]:
                 continue
+            if name in self.limits and self._inflight[name] >= self.limits[name]:
+                continue  # at its cap: an outcome wakes us
             if self._paused_until[name] > now:  # no need to ask the store
                 wait = min(wait, self._paused_until[name] - now)
                 continue
@@ -274,17 +295,18 @@ class Worker:
         """A 403 is this record's own grant problem once it was refused `refused_attempts` times
         and a record of the same exporter was accepted after its first refusal."""
         first = self._refused_at.setdefault(o.row.rowid, o.started)
-        return o.row.attempts + 1 >= self.policy.refused_attempts and self._last_ok[o.exporter] > first
+        return o.row.attempts + 1 >= self.policies[o.exporter].refused_attempts and self._last_ok[o.exporter] > first
 
     def _failed(self, o: _Outcome, now: float) -> tuple[int, float, str]:
         """A failed try to retry: the record waits by its own attempts; the exporter by its streak."""
         self._failures[o.exporter] += 1
         failures = self._failures[o.exporter]
-        pause = self.policy.pause(failures, o.retry_after)
+        policy = self.policies[o.exporter]
+        pause = policy.pause(failures, o.retry_after)
         self._paused_until[o.exporter] = max(self._paused_until[o.exporter], now + pause)
         self._tripped[o.exporter] = False  # the pause above takes over
         self._failed_at[o.exporter] = max(self._failed_at[o.exporter], o.ended)
-        wait = self.policy.delay(o.row.attempts + 1, o.retry_after)
+        wait = policy.delay(o.row.attempts + 1, o.retry_after)
         if o.kind in ("auth", "refused"):
             logger.error(
                 "verwerkingen %s delivery: exporter %r was refused (%s) for action %s, try %d: the "
