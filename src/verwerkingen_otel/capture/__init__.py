@@ -51,11 +51,10 @@ from ._pipeline import (
 from ._setting_values import host_allowed
 from ._settings import ENV_PREFIX, SETTINGS, Settings, check_annotation, load_settings
 from ._span_exporter import VerwerkingenlogExporter
-from ._tenant import apply_tenant, current_oin
+from ._tenant import current_oin
 from ._verwerking import Verwerking, current_verwerking, verwerking
 
 __all__ = [
-    "apply_tenant",
     "current_oin",
     "AFNEMER_KEY",
     "ENV_PREFIX",

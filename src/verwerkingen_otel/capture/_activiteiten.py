@@ -20,15 +20,16 @@ import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 from ..register import (
     AmbiguousActiviteit, Register, RegisterError, UnknownActiviteit, Verwerkingsactiviteit, is_url, open_source,
 )
+from ..delivery import TenantsFile
 from ._errors import ConfigurationError
 from ._settings import Settings
 
-__all__ = ["Annotation", "activity_of", "annotation_of", "annotate", "check_annotations", "load_register_setting", "note_annotation", "note_function",
+__all__ = ["Annotation", "TenantRegisters", "tenant_registers_of", "activity_of", "annotation_of", "annotate", "check_annotations", "load_register_setting", "note_annotation", "note_function",
            "separate_annotations",
            "register_defaults"]
 
@@ -95,6 +96,42 @@ def activity_of(register: Register | None, activiteit: str | None, activiteit_id
         return None, True
 
 
+@dataclass(frozen=True)
+class TenantRegisters:
+    """Each tenant's own register (tenants file `register`), for checking annotations. When every
+    tenant has one (`only`), the `register` setting's register plays no part in an action."""
+
+    registers: Mapping[str, Register]
+    tenants: TenantsFile
+
+    @property
+    def only(self) -> bool:
+        return all(name in self.registers for name in self.tenants.tenants)
+
+    def problems(self, annotation: Annotation, main: Register | None) -> list[str]:
+        """What is wrong with `annotation` in each tenant's register (a tenant's own
+        `verwerkingsactiviteiten` table may map it instead)."""
+        found: list[str] = []
+        key = annotation.activiteit or annotation.activiteit_id
+        for name, register in self.registers.items():
+            tenant = self.tenants.tenants[name]
+            if key is None or key in tenant.verwerkingsactiviteiten:
+                continue
+            shown = Annotation(f"{annotation.where} (tenant {name!r}, register {register.source})",
+                               annotation.activiteit, annotation.activiteit_id)
+            if annotation.activiteit is None and main is not None and key in main and key not in register:
+                known = main.get(key)  # an id of the main register: the tenant's activity of that name
+                shown = Annotation(shown.where, known.naam if known is not None else None, None)
+            text = problem(shown, register)
+            if text is not None:
+                found.append(text)
+        return found
+
+
+def tenant_registers_of(tenants: TenantsFile | None, registers: Mapping[str, Register]) -> TenantRegisters | None:
+    return TenantRegisters(registers, tenants) if tenants is not None and registers else None
+
+
 def problem(annotation: Annotation, register: Register | None) -> str | None:
     """What is wrong with one annotation under this register (None: nothing)."""
     if annotation.activiteit is not None:
@@ -115,32 +152,53 @@ def problem(annotation: Annotation, register: Register | None) -> str | None:
     return None
 
 
-def annotate(owner: Any, annotation: Annotation, register: Register | None, *, deferred_ok: bool = True) -> None:
+def problems(annotation: Annotation, register: Register | None, tenants: TenantRegisters | None) -> list[str]:
+    """Every problem of one annotation: in the main register (unless every tenant has its own)
+    and in each tenant's register."""
+    found: list[str] = []
+    if tenants is None or not tenants.only:
+        text = problem(annotation, register)
+        if text is not None:
+            found.append(text)
+    if tenants is not None:
+        found += tenants.problems(annotation, register)
+    return found
+
+
+def annotate(owner: Any, annotation: Annotation, register: Register | None, *, deferred_ok: bool = True,
+             tenants: TenantRegisters | None = None) -> None:
     """Note an annotation (held as long as `owner` lives) and check it now when a register is known.
 
     With no register yet the check waits for `configure()` (`deferred_ok`), unless the annotation
     names an activity and a pipeline without register is already installed.
     """
-    if register is not None or not deferred_ok:
-        found = problem(annotation, register)
-        if found is not None:
-            raise ConfigurationError(annotation.setting, found)
+    if register is not None or tenants is not None or not deferred_ok:
+        found = problems(annotation, register, tenants)
+        if found:
+            raise ConfigurationError(annotation.setting, "; ".join(found))
     with _lock:
         _noted[:] = [(ref, a) for ref, a in _noted if ref() is not None]
         _noted.append((weakref.ref(owner), annotation))
 
 
+def _pipeline_registers(pipeline: Any) -> tuple[Register | None, TenantRegisters | None]:
+    if pipeline is None:
+        return None, None
+    return pipeline.register, tenant_registers_of(pipeline.tenants, pipeline.tenant_registers)
+
+
 def note_annotation(owner: Any, annotation: Annotation, pipeline: Any) -> None:
     """Any annotation (a rule's): checked now when a pipeline is installed, else at configure()."""
-    annotate(owner, annotation, pipeline.register if pipeline is not None else None, deferred_ok=pipeline is None)
+    register, tenants = _pipeline_registers(pipeline)
+    annotate(owner, annotation, register, deferred_ok=pipeline is None, tenants=tenants)
 
 
 def note_function(owner: Any, fn: Any, activiteit: str | None, activiteit_id: str | None, pipeline: Any) -> None:
     """A decorator's annotation: checked now when a pipeline is installed, else at configure()."""
     where = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
-    register = pipeline.register if pipeline is not None else None
+    register, tenants = _pipeline_registers(pipeline)
     annotation = Annotation(where, activiteit, activiteit_id)
-    annotate(owner, annotation, register, deferred_ok=pipeline is None)
+    annotate(owner, annotation, register, deferred_ok=pipeline is None, tenants=tenants)
     try:
         _by_function[fn] = annotation
     except TypeError:  # a callable that cannot be weakly referenced: not findable by `annotation_of`
@@ -173,11 +231,13 @@ def separate_annotations() -> Iterator[None]:
             _noted[:] = saved
 
 
-def check_annotations(register: Register | None, extra: Iterable[Annotation] = ()) -> None:
-    """Check every live annotation (at `configure()`); one ConfigurationError lists all problems."""
+def check_annotations(register: Register | None, tenants: TenantRegisters | None = None,
+                      extra: Iterable[Annotation] = ()) -> None:
+    """Check every live annotation (at `configure()`) in the main register and each tenant's;
+    one ConfigurationError lists all problems."""
     with _lock:
         live = [a for ref, a in _noted if ref() is not None]
-    bad = [(a, p) for a in [*live, *extra] if (p := problem(a, register)) is not None]
+    bad = [(a, p) for a in [*live, *extra] for p in problems(a, register, tenants)]
     if bad:
         setting = "activiteit" if any(a.activiteit is not None for a, _ in bad) else "verwerkingsactiviteit_id"
         raise ConfigurationError(setting, "; ".join(dict.fromkeys(p for _, p in bad)))

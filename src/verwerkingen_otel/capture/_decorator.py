@@ -53,7 +53,7 @@ from ._objects import ObjectSpec, Part, Placement
 from ._recording import bad_gebruiker, build_verwerkingsactie, error_type, root_context, signature_of, span_info
 from ._pipeline import Pipeline, current_pipeline, get_pipeline
 from ._settings import check_annotation
-from ._tenant import apply_tenant
+from ._tenant import TenantFields, tenant_fields, tenant_of
 from ._verwerking import Verwerking, verwerking_var
 
 __all__ = ["verwerkingsactie"]
@@ -117,6 +117,7 @@ class verwerkingsactie:
                 static[key] = value
         self._static = static
         self._cached: tuple[Pipeline, dict[str, str], bool] | None = None
+        self._tenants_cached: tuple[Pipeline, dict[str, TenantFields]] | None = None
         self._label = repr(self.actie_naam) if self.actie_naam else "verwerkingsactie"
 
     # -- decorator ----------------------------------------------------------------------------
@@ -205,7 +206,9 @@ class verwerkingsactie:
             base[VERWERKING_ID] = self._verwerking_id
         if self._verwerking_naam is not None:
             base[VERWERKING_NAAM] = self._verwerking_naam
-        activiteit, unknown = activity_of(pipeline.register, self._activiteit, self._activiteit_id, self._label)
+        activiteit, unknown = None, False  # each tenant's own register decides, when all have one
+        if not pipeline.own_registers_only:
+            activiteit, unknown = activity_of(pipeline.register, self._activiteit, self._activiteit_id, self._label)
         register_vertrouwelijk, register_bewaartermijn = register_defaults(activiteit)
         if activiteit is not None:
             base[VERWERKINGSACTIVITEIT_ID] = activiteit.id
@@ -220,6 +223,21 @@ class verwerkingsactie:
             base[BEWAARTERMIJN] = bewaartermijn
         self._cached = (pipeline, base, unknown)
         return base, unknown
+
+    def _tenant_fields(self, pipeline: Pipeline, base: dict[str, str]) -> TenantFields:
+        """The current tenant's fields for this annotation (RecordingError without a tenant)."""
+        assert pipeline.tenants is not None
+        tenant = tenant_of(pipeline.tenants)
+        cached = self._tenants_cached
+        if cached is None or cached[0] is not pipeline:
+            cached = self._tenants_cached = (pipeline, {})
+        fields = cached[1].get(tenant.name)
+        if fields is None:
+            fields = cached[1][tenant.name] = tenant_fields(
+                tenant, pipeline.tenant_registers.get(tenant.name), pipeline.register, base,
+                (self._activiteit, self._activiteit_id), vertrouwelijk_given=self._vertrouwelijkheid is _VERTROUWELIJK,
+                bewaartermijn_given=self._bewaartermijn is not None, label=self._label)
+        return fields
 
     def _begin(
         self,
@@ -240,7 +258,10 @@ class verwerkingsactie:
             pipeline.count("unknown_activiteit")
         attributes = base.copy()
         if pipeline.tenants is not None:  # a service for several organisations: this tenant's fields
-            apply_tenant(attributes, pipeline.tenants, self._bewaartermijn is not None)
+            fields = self._tenant_fields(pipeline, base)
+            fields.apply(attributes)
+            if fields.unknown:
+                pipeline.count("unknown_activiteit")
         parent = actie_var.get()
         frame = verwerking_var.get()
         afnemer = current_afnemer()

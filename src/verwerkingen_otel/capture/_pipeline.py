@@ -26,6 +26,7 @@ from ..delivery import (
     DEFAULT_OUTBOX,
     ActionExporter,
     Delivery,
+    DestinationsFile,
     RecordingError,
     SpanInfo,
     TenantsFile,
@@ -36,8 +37,9 @@ from ..delivery import (
 )
 from ..model import GEGEVENSBRON, SYSTEEM, UITVOERDER, Verwerkingsactie
 from ..register import Register
-from ._activiteiten import check_annotations, load_register_setting
+from ._activiteiten import check_annotations, load_register_setting, tenant_registers_of
 from ._settings import Settings, load_settings
+from ._tenant import load_tenant_registers
 
 __all__ = [
     "Pipeline",
@@ -79,6 +81,7 @@ class Pipeline:
     base_attributes: Mapping[str, str] = field(init=False)
     is_shut_down: bool = False
     tenants: TenantsFile | None = None  # the tenants file, when the service acts for several organisations
+    tenant_registers: Mapping[str, Register] = field(default_factory=dict)  # each tenant's own register
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -95,6 +98,9 @@ class Pipeline:
         self.base_attributes = {k: v for k, v in base.items() if v is not None}
         self.wants_span = any(wants_span(e) for e in self.exporters)
         """Some exporter (ldv) writes spans of its own: capture hands it each action's span."""
+        self.own_registers_only = self.tenants is not None and all(
+            name in self.tenant_registers for name in self.tenants.tenants)
+        """Every tenant has its own register: the `register` setting's plays no part in an action."""
 
     def count(self, name: str, n: int = 1) -> None:
         with self._lock:
@@ -137,32 +143,54 @@ class Pipeline:
             self.provider.shutdown()
 
 
-def build_pipeline(settings: Settings, register: Register | None = None) -> Pipeline:
+@dataclass(frozen=True)
+class Sources:
+    """What a pipeline is built from besides its settings, read (and checked) before any delivery
+    starts: the register, the destinations and tenants files, each tenant's own register."""
+
+    register: Register | None
+    routing: tuple[DestinationsFile | None, TenantsFile | None]
+    tenant_registers: Mapping[str, Register]
+
+
+def read_sources(settings: Settings) -> Sources:
+    """Read the register and the routing files that `settings` name; ConfigurationError naming
+    the setting when one cannot be had."""
+    outbox = settings.outbox or DEFAULT_OUTBOX
+    register = load_register_setting(settings, outbox)
+    routing = load_routing(settings)
+    return Sources(register, routing, load_tenant_registers(settings, routing[1], outbox))
+
+
+def build_pipeline(settings: Settings, register: Register | None = None, sources: Sources | None = None) -> Pipeline:
     """Build (but do not install) a pipeline; raises ConfigurationError naming the setting.
 
-    The register is read first (`register` given, or the setting's), so a register error leaves
-    no delivery running; then the destinations and tenants files.
+    The registers and files are read first (`sources`, else from the settings), so an error in
+    them leaves no delivery running.
     """
-    if register is None:
-        register = load_register_setting(settings, settings.outbox or DEFAULT_OUTBOX)
-    if register is not None:  # `activiteit` routes of a destinations file resolve through it
-        set_activiteit_lookup(_activiteit_ids(register))
-    routing = load_routing(settings)
-    delivery, exporters = build_delivery(settings, routing)
-    return Pipeline(settings=settings, delivery=delivery, exporters=exporters, register=register,
-                    tenants=routing[1])
+    if sources is None:
+        sources = read_sources(settings) if register is None else Sources(
+            register, load_routing(settings), {})
+    registers = ([] if sources.register is None else [sources.register]) + list(sources.tenant_registers.values())
+    if registers:  # `activiteit` routes of a destinations file resolve through them
+        set_activiteit_lookup(_activiteit_ids(registers))
+    delivery, exporters = build_delivery(settings, sources.routing)
+    return Pipeline(settings=settings, delivery=delivery, exporters=exporters, register=sources.register,
+                    tenants=sources.routing[1], tenant_registers=sources.tenant_registers)
 
 
-def _activiteit_ids(register: Register | None) -> Any:
-    """The register's name -> id lookup for routing; None (no lookup) without a register."""
-    if register is None:
-        return None
+def _activiteit_ids(registers: list[Register]) -> Any:
+    """The registers' name -> ids lookup for routing: one name may be a different id in each
+    tenant's register; None when no register knows it (unknown, or held twice in one)."""
 
-    def lookup(naam: str) -> str | None:
-        try:
-            return register.lookup(naam).id
-        except Exception:  # unknown or held more than once: the router names the route and key
-            return None
+    def lookup(naam: str) -> frozenset[str] | None:
+        ids = set()
+        for register in registers:
+            try:
+                ids.add(register.lookup(naam).id)
+            except Exception:  # unknown or held more than once: the router names the route and key
+                continue
+        return frozenset(ids) or None
 
     return lookup
 
@@ -185,9 +213,10 @@ def configure(**overrides: Any) -> Pipeline:
     if pinned is not None:  # inside the pytest fixture: check the arguments, keep the test's pipeline
         logger.debug("configure() inside the verwerkingen fixture: the test's pipeline stays installed")
         return pinned
-    register = load_register_setting(settings, settings.outbox or DEFAULT_OUTBOX)
-    check_annotations(register)  # every `activiteit` (and id) annotated so far, named in one error
-    pipeline = build_pipeline(settings, register)
+    sources = read_sources(settings)
+    # every `activiteit` (and id) annotated so far, in each register that applies, named in one error
+    check_annotations(sources.register, tenant_registers_of(sources.routing[1], sources.tenant_registers))
+    pipeline = build_pipeline(settings, sources=sources)
     with _lock:
         previous, _current = _current, None
         try:

@@ -11,7 +11,7 @@ every action. `build_routed_exporters` makes one exporter per lane (`api:centraa
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Collection, Sequence
 
 from ..client import tls_context
 from ..model import Verwerkingsactie
@@ -23,12 +23,13 @@ from .exporters import ApiExporter, ConsoleExporter, InMemoryExporter
 
 __all__ = ["Router", "build_routed_exporters", "load_routing", "make_router", "set_activiteit_lookup"]
 
-ActiviteitLookup = Callable[[str], "str | None"]
+ActiviteitLookup = Callable[[str], "str | Collection[str] | None"]
 _lookup: ActiviteitLookup | None = None
 
 
 def set_activiteit_lookup(lookup: ActiviteitLookup | None) -> None:
-    """The register's lookup (activity name -> verwerkingsactiviteit id) for `activiteit` routes.
+    """The registers' lookup (activity name -> its verwerkingsactiviteit id, or ids: each tenant's
+    register may give one name its own id) for `activiteit` routes.
 
     The register package installs it; a destinations file with an `activiteit` route and no
     lookup fails at configure(). Read when a pipeline is built.
@@ -45,7 +46,7 @@ class Router:
         self.file = file
         self.tenants = tenants
         self.extra = tuple(extra)
-        self._ids: dict[int, str] = {}
+        self._ids: dict[int, frozenset[str]] = {}
         for route in (*file.routes, *((file.default,) if file.default else ())):
             where = f"{file.path}: routes[{route.number}]"
             if route.activiteit is not None:
@@ -56,7 +57,7 @@ class Router:
                 found = _lookup(route.activiteit)
                 if not found:
                     raise DestinationsError(f"{where} activiteit", "names no activity of the register")
-                self._ids[route.number] = found
+                self._ids[route.number] = frozenset((found,) if isinstance(found, str) else found)
             if route.tenant is not None and tenants is not None and route.tenant not in tenants.tenants:
                 raise DestinationsError(f"{where} tenant", "names no tenant of the tenants file "
                                         "(VERWERKINGEN_TENANTS)")
@@ -71,7 +72,7 @@ class Router:
         activity = actie.verwerkingsactiviteit_id
         if route.verwerkingsactiviteit_id is not None and activity != route.verwerkingsactiviteit_id:
             return False
-        if route.activiteit is not None and activity != self._ids.get(route.number):
+        if route.activiteit is not None and activity not in self._ids.get(route.number, ()):
             return False
         if route.vertrouwelijkheid is not None and actie.vertrouwelijkheid.value != route.vertrouwelijkheid:
             return False
