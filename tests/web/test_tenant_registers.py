@@ -212,3 +212,27 @@ def test_requests_of_two_gemeenten_carry_their_own_registers_ids(tmp_path: Path)
             assert http.get(f"/personen/{BSN}", headers={"X-Gemeente": gemeente}).json() == {"tenant": gemeente}
     assert [b["verwerkingsactiviteitId"] for b in bodies(pipeline, "amersfoort")] == [AMERSFOORT_ID] * 2
     assert [b["verwerkingsactiviteitId"] for b in bodies(pipeline, "utrecht")] == [UTRECHT_ID]
+
+
+def test_a_tenants_register_from_a_var_api_is_cached_beside_the_outbox(tmp_path: Path) -> None:
+    from tests.support.logserver import LogServer
+
+    files = write_files(tmp_path)
+    served = write_register(tmp_path / "served.json", register_data([
+        activiteit(AMERSFOORT_ID, vertrouwelijkheid="vertrouwelijk", bewaartermijnDuur="P5Y")]))
+    outbox = tmp_path / "outbox.db"
+    with LogServer(clients={"a": ("x" * 40, [])}, extra_args=["--register", str(served)]) as log:
+        text = Path(files["tenants"]).read_text().replace('register = "registers/amersfoort.toml"',
+                                                         f'register = "{log.api_url}"')
+        Path(files["tenants"]).write_text(text)
+        pipeline = configure(files, outbox=str(outbox))
+        pipeline.shutdown(1.0)
+    cache = tmp_path / "outbox.db.register.amersfoort.json"
+    assert cache.is_file()
+    # the VAR API is gone now: the next configure() reads the cached copy
+    pipeline = configure(files, outbox=str(outbox))
+    record("amersfoort", activiteit=NAAM)
+    [body] = bodies(pipeline, "amersfoort")
+    # (a VAR API serves the standard's fields only: our vertrouwelijkheid / bewaartermijnDuur stay in files)
+    assert fields(body) == (OIN["amersfoort"], AMERSFOORT_ID, f"{log.api_url}/verwerkingsactiviteiten/{AMERSFOORT_ID}",
+                            "normaal", None)
