@@ -1,23 +1,31 @@
 """The main-job demo (`./scripts/demo`): the whole story of verwerkingen-otel on one machine.
 
-1. start the embedded verwerkingenlog (`verwerkingen-otel serve`, SQLite in a temporary
-   directory, a generated clients file with random secrets), a BRP-like provider (Flask on
-   werkzeug) and a gemeente's zaak system (FastAPI on uvicorn) that calls it — both configured
-   only by VERWERKINGEN_* environment variables;
+1. start two embedded verwerkingenlogs (`verwerkingen-otel serve`, each with its own SQLite file
+   in a temporary directory and its own clients file with random secrets): the gemeente's log
+   (which also serves the register of processing activities and the transparency pages) and the
+   BRP's log (which also takes the BRP's Logboek Dataverwerkingen logregels); then a BRP-like
+   provider (Flask on werkzeug) that logs to the BRP's log (VERWERKINGEN_API_URL) and a
+   gemeente's zaak system (FastAPI on uvicorn) that calls it and logs to the gemeente's log,
+   named in a destinations file (VERWERKINGEN_DESTINATIONS) — both configured only by
+   VERWERKINGEN_* environment variables;
 2. send the gemeente a handful of requests: a search with several hits, a lookup, a zaak, and a
    confidential zaak (an address investigation);
-3. stop both services, so each hands everything in its outbox to the log;
-4. show the recorded actions of both sides of the chain, with the afnemer fields;
-5. lift the confidentiality of the investigation with PATCH, as the log's manager;
-6. show what the person concerned sees through the Inzage API;
-7. Logboek Dataverwerkingen: the BRP provider also wrote LDV logregels to the log's OTLP endpoint
-   (`exporters=api,ldv`, pseudonymised subjects); look that person up through the lezen API;
-8. point at the log's register of processing activities (the services annotate by activity
-   name, resolved in that register through the log's VAR API) and its two transparency pages:
-   /register for citizens and /inzage for the privacy officer (a user with a random password);
+3. stop both services, so each hands everything in its outbox to its log;
+4. read both logs and show the recorded actions of both sides of the chain, each with its log
+   and the afnemer fields;
+5. lift the confidentiality of the investigation with PATCH, each action in its own log;
+6. show what the person concerned sees through the Inzage API of both logs, asked with
+   `verwerkingen-otel inzage --destinations` (the real CLI), each result marked with its log;
+7. Logboek Dataverwerkingen: the BRP provider also wrote LDV logregels to its log's OTLP
+   endpoint (`exporters=api,ldv`, pseudonymised subjects); look that person up through the
+   BRP log's lezen API;
+8. point at the gemeente log's register of processing activities (the services annotate by
+   activity name: the gemeente resolves them through its log's VAR API, the BRP reads the
+   register file) and its two transparency pages: /register for citizens and /inzage for the
+   privacy officer (a user with a random password);
 
 and exit leaving nothing running, whatever happens (Ctrl-C included). Exit code 0 only when
-every step succeeded. `--keep-running` leaves the log up after the story, until Ctrl-C, so the
+every step succeeded. `--keep-running` leaves the logs up after the story, until Ctrl-C, so the
 pages can be opened. Options let a test break a step on purpose (a port already in use).
 """
 
@@ -26,6 +34,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import json
 import os
 import secrets
 import signal
@@ -60,6 +69,30 @@ SYSTEEM = {"Zaaksysteem Voorbeeldstad": "gemeente", "BRP-bevragen (voorbeeld)": 
 STEPS = 8
 REGISTER_FILE = HERE / "chain" / "register.toml"
 PRIVACY_USER = "privacy"
+GEMEENTE_LOG, BRP_LOG = "gemeente-log", "BRP-log"  # the two logs, named as in the destinations files
+LOG_OF = {"gemeente": GEMEENTE_LOG, "BRP": BRP_LOG}  # where each side's actions belong
+
+
+@dataclasses.dataclass(frozen=True)
+class Log:
+    """One verwerkingenlog of the demo: its name, where it listens, and its manager's secret."""
+
+    name: str
+    port: int
+    beheer_secret: str
+
+    @property
+    def site(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.site}/api/v1"
+
+    @property
+    def secret_env(self) -> str:
+        """The variable that holds the manager's secret for the Inzage destinations file."""
+        return self.name.upper().replace("-", "_") + "_BEHEER_SECRET"
 
 
 class DemoFailed(Exception):
@@ -81,8 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     services: list[Service] = []
     started = time.monotonic()
     print("verwerkingen-otel demo: a gemeente's zaak system (FastAPI) asks a BRP-like register (Flask);\n"
-          "both record every processing of personal data in one embedded verwerkingenlog\n"
-          "(in real life each organisation keeps its own log).\n", flush=True)
+          "each records every processing of personal data in its own organisation's verwerkingenlog:\n"
+          "two embedded logs, read together for the Inzage.\n", flush=True)
     with tempfile.TemporaryDirectory(prefix="verwerkingen-demo-") as tmp:
         print(f"working directory {tmp} (removed at the end)", flush=True)
         try:
@@ -104,11 +137,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for name in ("log", "provider", "consumer"):
+    for name, what in (("log", "the gemeente's log"), ("brp-log", "the BRP's log"), ("provider", "the BRP provider"),
+                       ("consumer", "the gemeente's zaak system")):
         parser.add_argument(f"--{name}-port", type=int, default=0, metavar="PORT",
-                            help=f"port of the {name} (default: a free one)")
+                            help=f"port of {what} (default: a free one)")
     parser.add_argument("--keep-running", action="store_true",
-                        help="leave the log (and its /register and /inzage pages) up until Ctrl-C")
+                        help="leave the logs (and the gemeente log's /register and /inzage pages) up until Ctrl-C")
     return parser.parse_args(argv)
 
 
@@ -130,20 +164,33 @@ def say(text: str = "") -> None:
 def run(args: argparse.Namespace, tmp: Path, services: list[Service]) -> None:
     for bsn in BSNS:
         check_bsn(bsn)  # the demo's own data obeys the rules it demonstrates
-    secrets_ = {name: secrets.token_urlsafe(32) for name in ("gemeente", "brp", "beheer")}
-    ports = {name: getattr(args, f"{name}_port") or free_port(HOST) for name in ("log", "provider", "consumer")}
-    api_url = f"http://{HOST}:{ports['log']}/api/v1"
+    secrets_ = {name: secrets.token_urlsafe(32) for name in ("gemeente", "brp", "gemeente-beheer", "brp-beheer")}
+    ports = {name: getattr(args, f"{name}_port") or free_port(HOST)
+             for name in ("log", "brp_log", "provider", "consumer")}
+    gemeente_log = Log(GEMEENTE_LOG, ports["log"], secrets_["gemeente-beheer"])
+    brp_log = Log(BRP_LOG, ports["brp_log"], secrets_["brp-beheer"])
+    logs = (gemeente_log, brp_log)
 
-    step(1, "Starting the verwerkingenlog, the BRP provider and the gemeente's zaak system")
+    step(1, "Starting two verwerkingenlogs (the gemeente's and the BRP's), the BRP provider and the zaak system")
     password = secrets.token_urlsafe(12)
     add_privacy_user(tmp / "users.toml", password)
-    log, provider, consumer = make_services(tmp, ports, api_url, secrets_)
-    say(f"verwerkingenlog  {api_url}  (SQLite in the working directory; register: examples/chain/register.toml)")
-    say(f"BRP provider     http://{HOST}:{ports['provider']}  (Flask on werkzeug)")
-    say(f"gemeente         http://{HOST}:{ports['consumer']}  (FastAPI on uvicorn)")
+    log_services = make_logs(tmp, gemeente_log, brp_log, secrets_)
+    provider, consumer = make_services(tmp, ports, gemeente_log, brp_log, secrets_)
+    say(f"{GEMEENTE_LOG:<17}{gemeente_log.api_url}  (the gemeente's; register: examples/chain/register.toml)")
+    say(f"{BRP_LOG:<17}{brp_log.api_url}  (the BRP's own; also its Logboek Dataverwerkingen)")
+    say(f"{'BRP provider':<17}http://{HOST}:{ports['provider']}  (Flask on werkzeug; "
+        f"VERWERKINGEN_API_URL = the {BRP_LOG})")
+    say(f"{'gemeente':<17}http://{HOST}:{ports['consumer']}  (FastAPI on uvicorn; "
+        f"VERWERKINGEN_DESTINATIONS = {DESTINATIONS_FILE})")
+    say()
+    say(f"{DESTINATIONS_FILE}, the zaak system's destinations file (the secret stays in the environment):")
+    for line in (tmp / DESTINATIONS_FILE).read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            say(f"    {line}")
+    say()
     t0 = time.monotonic()
-    # the log first: both services read the register of processing activities from its VAR API
-    for group in ((log,), (provider, consumer)):
+    # the logs first: the zaak system reads the register of processing activities from its log's VAR API
+    for group in (log_services, (provider, consumer)):
         for service in group:  # the services start in parallel
             services.append(service)
             service.start()
@@ -153,12 +200,12 @@ def run(args: argparse.Namespace, tmp: Path, services: list[Service]) -> None:
                 service.wait_ready()
             except ServiceError as exc:
                 raise DemoFailed(str(exc)) from None
-    say(f"all three answer ({time.monotonic() - t0:.1f} s)")
+    say(f"all four answer ({time.monotonic() - t0:.1f} s)")
 
     step(2, "Sending requests to the gemeente (each call asks the BRP on the way)")
     zaken = send_requests(f"http://{HOST}:{ports['consumer']}")
 
-    step(3, "Stopping both services: each hands everything in its outbox to the log first")
+    step(3, "Stopping both services: each hands everything in its outbox to its own log first")
     for service in (consumer, provider):
         t0 = time.monotonic()
         code = service.stop()
@@ -166,81 +213,137 @@ def run(args: argparse.Namespace, tmp: Path, services: list[Service]) -> None:
             raise DemoFailed(f"{service.name} did not stop cleanly (exit code {code}):\n{service.log_tail()}")
         say(f"{service.name} stopped ({time.monotonic() - t0:.1f} s)")
 
-    with VerwerkingenlogClient(api_url, client_id="beheer", secret=secrets_["beheer"]) as client:
-        step(4, "The verwerkingsacties in the log: both sides of the chain")
-        acties = recorded_actions(client)
-        show_actions(acties, activity_names(api_url))
+    with Logs(logs) as both:
+        step(4, "The verwerkingsacties in both logs: both sides of the chain, each in its own log")
+        acties = recorded_actions(both)
+        show_actions(acties, both, activity_names(gemeente_log.api_url))
         expected = {("gemeente", "Zoeken burger"): 1, ("BRP", "Zoeken personen"): 1,
                     ("gemeente", "Raadplegen burger"): 1, ("gemeente", "Aanmaken zaak"): 2,
                     ("BRP", "Verstrekken persoonsgegevens"): 3}
         check_counts(acties, expected)
+        check_logs(acties, both)
         check_chain(acties)
 
-        step(5, "Lifting the confidentiality of the address investigation (PATCH, as the log's manager)")
-        lift_confidentiality(client, zaken["adresonderzoek"])
+        step(5, "Lifting the confidentiality of the address investigation (PATCH, each in its own log)")
+        lift_confidentiality(both, zaken["adresonderzoek"])
 
-        step(6, f"Inzage: what the person with BSN {INZAGE_BSN} sees of the processing of their data")
-        show_inzage(client, INZAGE_BSN)
+        step(6, f"Inzage: what the person with BSN {INZAGE_BSN} sees of the processing of their data, in both logs")
+        show_inzage(tmp, both, INZAGE_BSN)
 
-    step(7, f"Logboek Dataverwerkingen: the BRP's logregels about BSN {INZAGE_BSN}, found by pseudonym")
-    show_logboek(f"http://{HOST}:{ports['log']}", secrets_["beheer"], tmp / "brp-ldv.key", INZAGE_BSN)
-    step(8, "The register of processing activities and the transparency pages")
-    show_pages(f"http://{HOST}:{ports['log']}", api_url, password)
+    step(7, f"Logboek Dataverwerkingen: the BRP's logregels about BSN {INZAGE_BSN} in its log, found by pseudonym")
+    show_logboek(brp_log.site, brp_log.beheer_secret, tmp / "brp-ldv.key", INZAGE_BSN)
+    step(8, "The gemeente's register of processing activities and its transparency pages")
+    show_pages(gemeente_log.site, gemeente_log.api_url, password)
     if args.keep_running:
         keep_running()
     else:
         say()
-        say("To open them: ./scripts/demo --keep-running (the log stays up until Ctrl-C).")
+        say("To open them: ./scripts/demo --keep-running (the logs stay up until Ctrl-C).")
 
 
-def make_services(tmp: Path, ports: dict[str, int], api_url: str,
-                  secrets_: dict[str, str]) -> tuple[Service, Service, Service]:
-    clients = tmp / "clients.toml"
-    clients.write_text(
-        f'[clients.gemeente]\nsecret = "{secrets_["gemeente"]}"\nscopes = ["create:confidential"]\n\n'
-        f'[clients.brp]\nsecret = "{secrets_["brp"]}"\nscopes = ["create:confidential"]\n\n'
-        f'[clients.beheer]\nsecret = "{secrets_["beheer"]}"\nscopes = ["read:confidential", "update:confidential"]\n',
-        encoding="utf-8",
-    )
-    clients.chmod(0o600)
-    # Only our own settings reach the services: none of the caller's VERWERKINGEN_* leak in.
+DESTINATIONS_FILE = "gemeente-destinations.toml"
+INZAGE_FILE = "inzage-destinations.toml"
+
+
+def base_env() -> dict[str, str]:
+    """Only our own settings reach the services: none of the caller's VERWERKINGEN_* leak in."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("VERWERKINGEN_")}
     base["PYTHONUNBUFFERED"] = "1"
+    return base
+
+
+def make_logs(tmp: Path, gemeente_log: Log, brp_log: Log, secrets_: dict[str, str]) -> tuple[Service, Service]:
+    """Two `verwerkingen-otel serve`, each its own database and clients file (its writer and `beheer`)."""
+    made = []
+    for log, writer, extra in (
+        (gemeente_log, "gemeente", ["--register", str(REGISTER_FILE), "--users", str(tmp / "users.toml")]),
+        (brp_log, "brp", []),
+    ):
+        stem = log.name.lower()
+        clients = tmp / f"{stem}.clients.toml"
+        clients.write_text(
+            f'[clients.{writer}]\nsecret = "{secrets_[writer]}"\nscopes = ["create:confidential"]\n\n'
+            f'[clients.beheer]\nsecret = "{log.beheer_secret}"\nscopes = ["read:confidential", "update:confidential"]\n',
+            encoding="utf-8",
+        )
+        clients.chmod(0o600)
+        made.append(Service(log.name, [
+            sys.executable, "-m", "verwerkingen_otel.cli", "serve", "--host", HOST, "--port", str(log.port),
+            "--database", str(tmp / f"{stem}.db"), "--clients", str(clients), "--log-level", "warning", *extra,
+        ], env=base_env(), log_file=tmp / f"{stem}.out", ready_url=f"{log.api_url}/verwerkingsacties", cwd=tmp))
+    return made[0], made[1]
+
+
+def make_services(tmp: Path, ports: dict[str, int], gemeente_log: Log, brp_log: Log,
+                  secrets_: dict[str, str]) -> tuple[Service, Service]:
+    base = base_env()
     python = sys.executable
 
     def settings(client_id: str, systeem: str, oin: str) -> dict[str, str]:
-        return {**base, "VERWERKINGEN_API_URL": api_url, "VERWERKINGEN_CLIENT_ID": client_id,
-                "VERWERKINGEN_SECRET": secrets_[client_id], "VERWERKINGEN_EXPORTERS": "api",
-                "VERWERKINGEN_DELIVERY": "outbox", "VERWERKINGEN_OUTBOX": str(tmp / f"{client_id}-outbox.db"),
-                "VERWERKINGEN_SYSTEEM": systeem, "VERWERKINGEN_OIN": oin, "VERWERKINGEN_UITVOERDER": oin,
-                "VERWERKINGEN_REGISTER": api_url}  # the log's VAR API, cached beside the outbox
+        return {**base, "VERWERKINGEN_DELIVERY": "outbox", "VERWERKINGEN_OUTBOX": str(tmp / f"{client_id}-outbox.db"),
+                "VERWERKINGEN_SYSTEEM": systeem, "VERWERKINGEN_OIN": oin, "VERWERKINGEN_UITVOERDER": oin}
 
-    log = Service("verwerkingenlog", [
-        python, "-m", "verwerkingen_otel.cli", "serve", "--host", HOST, "--port", str(ports["log"]),
-        "--database", str(tmp / "verwerkingenlog.db"), "--clients", str(clients), "--log-level", "warning",
-        "--register", str(REGISTER_FILE), "--users", str(tmp / "users.toml"),
-    ], env=base, log_file=tmp / "log.out", ready_url=f"{api_url}/verwerkingsacties", cwd=tmp)
+    # The BRP: one log, the classic way (VERWERKINGEN_API_URL); its register is the file itself.
+    brp = {**settings("brp", "BRP-bevragen (voorbeeld)", BRP_OIN), "VERWERKINGEN_API_URL": brp_log.api_url,
+           "VERWERKINGEN_CLIENT_ID": "brp", "VERWERKINGEN_SECRET": secrets_["brp"],
+           "VERWERKINGEN_REGISTER": str(REGISTER_FILE), **ldv_settings(tmp, brp_log)}
+    # The gemeente: its log named in a destinations file, the secret in the environment; its
+    # register is its log's VAR API (cached beside the outbox).
+    destinations = tmp / DESTINATIONS_FILE
+    destinations.write_text(
+        "# Where the gemeente's zaak system records its verwerkingsacties: the gemeente's own log.\n"
+        f'[destinations.{GEMEENTE_LOG}]\napi_url = "{gemeente_log.api_url}"\nclient_id = "gemeente"\n'
+        'secret_env = "GEMEENTE_LOG_SECRET"\n\n[[routes]]\ndefault = true\n'
+        f'destinations = ["{GEMEENTE_LOG}"]\n', encoding="utf-8")
+    gemeente = {**settings("gemeente", "Zaaksysteem Voorbeeldstad", GEMEENTE_OIN),
+                "VERWERKINGEN_DESTINATIONS": str(destinations), "GEMEENTE_LOG_SECRET": secrets_["gemeente"],
+                "VERWERKINGEN_REGISTER": gemeente_log.api_url, "BRP_API_URL": f"http://{HOST}:{ports['provider']}"}
+
     provider = Service("BRP provider", [
         python, str(HERE / "chain" / "provider.py"), "--host", HOST, "--port", str(ports["provider"]),
-    ], env={**settings("brp", "BRP-bevragen (voorbeeld)", BRP_OIN), **ldv_settings(tmp, ports["log"])},
-        log_file=tmp / "provider.out",
-        ready_url=f"http://{HOST}:{ports['provider']}/health", cwd=tmp)
+    ], env=brp, log_file=tmp / "provider.out", ready_url=f"http://{HOST}:{ports['provider']}/health", cwd=tmp)
     consumer = Service("gemeente", [
         python, "-m", "uvicorn", "--app-dir", str(HERE / "chain"), "consumer:app", "--host", HOST,
         "--port", str(ports["consumer"]), "--no-access-log", "--log-level", "warning",
-    ], env={**settings("gemeente", "Zaaksysteem Voorbeeldstad", GEMEENTE_OIN),
-            "BRP_API_URL": f"http://{HOST}:{ports['provider']}"},
-        log_file=tmp / "consumer.out", ready_url=f"http://{HOST}:{ports['consumer']}/health", cwd=tmp)
-    return log, provider, consumer
+    ], env=gemeente, log_file=tmp / "consumer.out", ready_url=f"http://{HOST}:{ports['consumer']}/health", cwd=tmp)
+    return provider, consumer
 
 
-def ldv_settings(tmp: Path, log_port: int) -> dict[str, str]:
-    """The BRP provider also writes Logboek Dataverwerkingen logregels, to the log's OTLP endpoint."""
+def ldv_settings(tmp: Path, log: Log) -> dict[str, str]:
+    """The BRP provider also writes Logboek Dataverwerkingen logregels, to its log's OTLP endpoint."""
     key = tmp / "brp-ldv.key"
     key.write_bytes(secrets.token_bytes(32))  # the organisation's pseudonymisation key
     key.chmod(0o600)
     return {"VERWERKINGEN_EXPORTERS": "api,ldv", "VERWERKINGEN_LDV_KEY_FILE": str(key),
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"http://{HOST}:{log_port}/v1/traces"}
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{log.site}/v1/traces"}
+
+
+class Logs:
+    """Both logs read as one by their managers: reading asks each, PATCH goes to the log that holds it."""
+
+    def __init__(self, logs: Sequence[Log]) -> None:
+        self.logs = {log.name: log for log in logs}
+        self.clients = {log.name: VerwerkingenlogClient(log.api_url, client_id="beheer", secret=log.beheer_secret)
+                        for log in logs}
+        self.where: dict[str, str] = {}  # actieId and verwerkingId -> the log that holds it
+
+    def list(self, **filters: Any) -> Iterable[VastgelegdeActie]:
+        for name, client in self.clients.items():
+            for actie in client.list(**filters):
+                self.where[actie.actie_id] = name
+                if actie.verwerking_id:
+                    self.where[actie.verwerking_id] = name
+                yield actie
+
+    def patch(self, verwerking_id: str, **values: Any) -> None:
+        self.clients[self.where[verwerking_id]].patch(verwerking_id, **values)
+
+    def __enter__(self) -> Logs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for client in self.clients.values():
+            client.close()
 
 
 def show_logboek(log_base: str, secret: str, key_file: Path, bsn: str) -> None:
@@ -298,8 +401,8 @@ def send_requests(base: str) -> dict[str, str]:
     return zaken
 
 
-def recorded_actions(client: VerwerkingenlogClient) -> list[VastgelegdeActie]:
-    """Every current action about the demo's persons, each once, with all its objects, in time order."""
+def recorded_actions(client: Logs) -> list[VastgelegdeActie]:
+    """Every current action about the demo's persons in both logs, each once, with all its objects, in time order."""
     by_id: dict[str, VastgelegdeActie] = {}
     objects: dict[str, list[VerwerktObject]] = defaultdict(list)
     for bsn in BSNS:
@@ -334,22 +437,26 @@ def activity_names(api_url: str) -> dict[str, str]:
     return names
 
 
-def show_actions(acties: list[VastgelegdeActie], names: dict[str, str]) -> None:
-    say(f"{len(acties)} verwerkingsacties. Each BRP action names the gemeente as afnemer (afnemerId = its OIN)")
-    say("and carries the gemeente's verwerkingId and activity as verwerkingIdAfnemer / activiteit afnemer.")
+def show_actions(acties: list[VastgelegdeActie], logs: Logs, names: dict[str, str]) -> None:
+    counts = {name: sum(logs.where[a.actie_id] == name for a in acties) for name in logs.logs}
+    say(f"{len(acties)} verwerkingsacties, read from both logs ("
+        + ", ".join(f"{name}: {count}" for name, count in counts.items()) + ").")
+    say("Each BRP action names the gemeente as afnemer (afnemerId = its OIN) and carries the gemeente's")
+    say("verwerkingId and activity as verwerkingIdAfnemer / activiteit afnemer: the chain spans two logs.")
     say()
-    header = (f"{'#':>2}  {'systeem':<10}{'actieNaam':<30}{'vertrouwelijkheid':<19}{'verwerkingId':<14}"
+    header = (f"{'#':>2}  {'log':<14}{'systeem':<10}{'actieNaam':<30}{'vertrouwelijkheid':<19}{'verwerkingId':<14}"
               f"{'afnemerId':<22}verwerkingIdAfnemer")
     say(header)
     say("-" * len(header))
     for n, a in enumerate(acties, 1):
-        say(f"{n:>2}  {SYSTEEM.get(a.systeem or '', a.systeem or '-'):<10}{a.actie_naam or '-':<30}"
+        say(f"{n:>2}  {logs.where[a.actie_id]:<14}{SYSTEEM.get(a.systeem or '', a.systeem or '-'):<10}"
+            f"{a.actie_naam or '-':<30}"
             f"{a.vertrouwelijkheid.value:<19}{short(a.verwerking_id):<14}{a.afnemer_id or '-':<22}"
             f"{short(a.verwerking_id_afnemer)}")
-        say(f"{'':<14}personen: {persons(a.verwerkte_objecten)}")
-        say(f"{'':<14}activiteit: {names.get(a.verwerkingsactiviteit_id or '', '(not in the register)')}")
+        say(f"{'':<28}personen: {persons(a.verwerkte_objecten)}")
+        say(f"{'':<28}activiteit: {names.get(a.verwerkingsactiviteit_id or '', '(not in the register)')}")
         if a.verwerkingsactiviteit_url_afnemer:
-            say(f"{'':<14}activiteit afnemer: {a.verwerkingsactiviteit_url_afnemer}")
+            say(f"{'':<28}activiteit afnemer: {a.verwerkingsactiviteit_url_afnemer}")
 
 
 def persons(objecten: Iterable[VerwerktObject]) -> str:
@@ -367,7 +474,16 @@ def check_counts(acties: list[VastgelegdeActie], expected: dict[tuple[str, str],
     if dict(counts) != expected:
         raise DemoFailed(f"the log holds other actions than the requests made: {dict(counts)}, expected {expected}")
     say()
-    say(f"all {sum(expected.values())} actions arrived: nothing was lost between the services and the log")
+    say(f"all {sum(expected.values())} actions arrived: nothing was lost between the services and their logs")
+
+
+def check_logs(acties: list[VastgelegdeActie], logs: Logs) -> None:
+    """Each side's actions are in its own organisation's log, and only there."""
+    for a in acties:
+        side = SYSTEEM.get(a.systeem or "", "?")
+        if logs.where[a.actie_id] != LOG_OF.get(side):
+            raise DemoFailed(f"{side}'s action {a.actie_naam!r} is in {logs.where[a.actie_id]}, not in {LOG_OF.get(side)}")
+    say(f"each side in its own log: the gemeente's actions in {GEMEENTE_LOG}, the BRP's in {BRP_LOG}")
 
 
 def check_chain(acties: list[VastgelegdeActie]) -> None:
@@ -381,15 +497,17 @@ def check_chain(acties: list[VastgelegdeActie]) -> None:
             raise DemoFailed(f"BRP action {a.actie_naam!r} does not carry the gemeente's afnemer fields")
 
 
-def lift_confidentiality(client: VerwerkingenlogClient, zaak: str) -> None:
-    """The gemeente's zaak and the BRP's verwerking for it (found by verwerkingIdAfnemer) both."""
+def lift_confidentiality(client: Logs, zaak: str) -> None:
+    """The gemeente's zaak and the BRP's verwerking for it (found by verwerkingIdAfnemer) both, each in its log."""
     before = [a for a in client.list(soort_object_id="BSN", object_id=INZAGE_BSN)
               if zaak in (a.verwerking_id, a.verwerking_id_afnemer)]
     targets = {a.verwerking_id: a for a in before if a.verwerking_id}
-    say("The gemeente lifts its zaak; the BRP the verwerking it recorded for that zaak (its verwerkingIdAfnemer).")
+    say("The gemeente lifts its zaak in its log; the BRP the verwerking it recorded for that zaak (its")
+    say("verwerkingIdAfnemer) in the BRP's log: each log's manager patches its own log.")
     for verwerking_id, a in targets.items():
         side = SYSTEEM.get(a.systeem or "", "?")
-        say(f"PATCH /verwerkingsacties?verwerkingId={verwerking_id}  {{\"vertrouwelijkheid\": \"opgeheven\"}}  ({side})")
+        say(f"{client.where[verwerking_id]:<14}PATCH /verwerkingsacties?verwerkingId={verwerking_id}  "
+            f"{{\"vertrouwelijkheid\": \"opgeheven\"}}  ({side})")
         client.patch(verwerking_id, vertrouwelijkheid="opgeheven")
     after = {(a.systeem, a.actie_naam): a for a in client.list(soort_object_id="BSN", object_id=INZAGE_BSN)
              if a.verwerking_id in targets}
@@ -398,37 +516,60 @@ def lift_confidentiality(client: VerwerkingenlogClient, zaak: str) -> None:
         now = after.get((a.systeem, a.actie_naam))
         status = now.vertrouwelijkheid.value if now else "missing"
         say(f"{SYSTEEM.get(a.systeem or '', '?'):<10}{a.actie_naam or '-':<30}{a.vertrouwelijkheid.value} → {status}"
-            f"   (new version {short(now.actie_id) if now else '-'}, was {short(a.actie_id)})")
-        if a.vertrouwelijkheid.value != "vertrouwelijk" or status != "opgeheven":
+            f"   (new version {short(now.actie_id) if now else '-'}, was {short(a.actie_id)}; "
+            f"in {client.where.get(now.actie_id, '?') if now else '-'})")
+        if (a.vertrouwelijkheid.value != "vertrouwelijk" or status != "opgeheven"
+                or client.where.get(now.actie_id if now else "") != client.where[a.actie_id]):
             raise DemoFailed("the confidentiality of the investigation was not lifted")
     if len(before) != 2:
         raise DemoFailed(f"expected the investigation's 2 actions (gemeente and BRP), found {len(before)}")
 
 
-def show_inzage(client: VerwerkingenlogClient, bsn: str) -> None:
+def show_inzage(tmp: Path, logs: Logs, bsn: str) -> None:
+    """The person's Inzage across both logs: the real `verwerkingen-otel inzage --destinations` command."""
     today = dt.date.today()
-    say(f"GET /verwerkte-objecten?objecttype=persoon&soortObjectId=BSN&objectId={bsn}"
-        f"&beginDatum={today - dt.timedelta(days=1)}&eindDatum={today + dt.timedelta(days=2)}")
-    results = list(client.inzage_list(soort_object_id="BSN", object_id=bsn,
-                                      begin_datum=today - dt.timedelta(days=1), eind_datum=today + dt.timedelta(days=2)))
-    say(f"{len(results)} results (the Inzage view: no systeem, gebruiker or gegevensbron; never a vertrouwelijk action)")
+    begin, end = today - dt.timedelta(days=1), today + dt.timedelta(days=2)
+    (tmp / INZAGE_FILE).write_text(
+        "# The logs to ask for an Inzage, each with its manager's credentials (secrets in the environment).\n"
+        + "\n".join(f'[destinations.{log.name}]\napi_url = "{log.api_url}"\nclient_id = "beheer"\n'
+                    f'secret_env = "{log.secret_env}"\n' for log in logs.logs.values()), encoding="utf-8")
+    command = ["inzage", "--bsn", bsn, "--from", str(begin), "--to", str(end), "--destinations", INZAGE_FILE, "--json"]
+    say(f"{INZAGE_FILE} names both logs; then, with {' and '.join(log.secret_env for log in logs.logs.values())} set:")
+    say(f"verwerkingen-otel {' '.join(command)}")
+    say(f"(each log is asked GET /verwerkte-objecten?objecttype=persoon&soortObjectId=BSN&objectId={bsn}"
+        f"&beginDatum={begin}&eindDatum={end})")
+    env = {**base_env(), **{log.secret_env: log.beheer_secret for log in logs.logs.values()}}
+    try:
+        done = subprocess.run([sys.executable, "-m", "verwerkingen_otel.cli", *command], cwd=tmp, env=env,
+                              capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        raise DemoFailed("verwerkingen-otel inzage did not answer within 60 s") from None
+    if done.returncode != 0:
+        raise DemoFailed(f"verwerkingen-otel inzage exited with code {done.returncode} "
+                         f"(3: a log did not answer): {done.stderr.strip()[-500:]}")
+    answer = json.loads(done.stdout)
+    answered = {name: log["acties"] for name, log in answer["logs"].items() if log["answered"]}
+    say(f"{len(answer['acties'])} results from {len(answered)} logs ("
+        + ", ".join(f"{name}: {count}" for name, count in answered.items())
+        + "); the Inzage view: no systeem, gebruiker or gegevensbron, never a vertrouwelijk action")
     say()
-    header = f"{'tijdstip':<21}{'actieNaam':<30}{'verwerkingNaam':<31}{'vertrouwelijkheid':<19}{'betrokkenheid':<15}afnemerId"
+    header = (f"{'tijdstip':<21}{'actieNaam':<30}{'verwerkingNaam':<31}{'vertrouwelijkheid':<19}{'betrokkenheid':<15}"
+              f"{'afnemerId':<22}log")
     say(header)
     say("-" * len(header))
-    for r in sorted(results, key=lambda r: r.verwerkingsactie.tijdstip):
-        a = r.verwerkingsactie
-        say(f"{a.tijdstip.strftime('%Y-%m-%d %H:%M:%S'):<21}{a.actie_naam or '-':<30}{a.verwerking_naam or '-':<31}"
-            f"{a.vertrouwelijkheid.value:<19}{r.object.betrokkenheid or '-':<15}{a.afnemer_id or '-'}")
-    names = sorted(r.verwerkingsactie.actie_naam or "" for r in results)
-    if names != ["Aanmaken zaak", "Verstrekken persoonsgegevens"] or any(r.object.object_id != bsn for r in results):
-        raise DemoFailed(f"the Inzage result is not the investigation's two actions: {names}")
-    logged = [a for a in client.list(soort_object_id="BSN", object_id=bsn) if a.actie_naam == "Inzage verwerkingenlog"]
+    for a in answer["acties"]:
+        tijdstip = dt.datetime.fromisoformat(a["tijdstip"].replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M:%S")
+        say(f"{tijdstip:<21}{a.get('actieNaam') or '-':<30}{a.get('verwerkingNaam') or '-':<31}"
+            f"{a['vertrouwelijkheid']:<19}{a.get('betrokkenheid') or '-':<15}{a.get('afnemerId') or '-':<22}[{a['log']}]")
+    found = sorted((a["log"], a.get("actieNaam") or "") for a in answer["acties"])
+    if not answer["complete"] or found != [(BRP_LOG, "Verstrekken persoonsgegevens"), (GEMEENTE_LOG, "Aanmaken zaak")]:
+        raise DemoFailed(f"the Inzage result is not the investigation's two actions, one in each log: {found}")
+    logged = {name: [a for a in client.list(soort_object_id="BSN", object_id=bsn)
+                     if a.actie_naam == "Inzage verwerkingenlog"] for name, client in logs.clients.items()}
+    if any(len(found) != 1 for found in logged.values()):
+        raise DemoFailed(f"expected each log to record the Inzage call once: {({n: len(f) for n, f in logged.items()})}")
     say()
-    say(f"Reading the log is a processing too: the log recorded this Inzage as '{logged[0].actie_naam}'"
-        if len(logged) == 1 else "")
-    if len(logged) != 1:
-        raise DemoFailed(f"expected the log to record the Inzage call once, found {len(logged)}")
+    say("Reading a log is a processing too: each of the 2 logs recorded this Inzage once, as 'Inzage verwerkingenlog'")
 
 
 def show_pages(site: str, api_url: str, password: str) -> None:
@@ -440,19 +581,20 @@ def show_pages(site: str, api_url: str, password: str) -> None:
         raise DemoFailed(f"the pages do not answer: /register {register.status_code}, /inzage {inzage.status_code}, "
                          f"VAR API {var.status_code}")
     count = var.json()["count"]
-    say(f"Both services annotated their actions by activity name; the log's register holds {count} activities")
-    say("(every change is kept as a version: each action is explained by the activity as it was then).")
+    say("Both services annotated their actions by activity name; the gemeente's log serves the register,")
+    say(f"{count} activities (the BRP provider read the same register file itself). Every change is kept")
+    say("as a version: each action is explained by the activity as it was then.")
     say()
     say(f"{'the register (VAR API)':<26}{api_url}/verwerkingsactiviteiten")
     say(f"{'for citizens':<26}{site}/register")
     say(f"{'for the privacy officer':<26}{site}/inzage   user {PRIVACY_USER}, password {password}")
-    say(f"{'':<26}(search BSN {INZAGE_BSN} from yesterday to today: the address investigation)")
+    say(f"{'':<26}(search BSN {INZAGE_BSN} from yesterday to today: the gemeente's side of the investigation)")
 
 
 def keep_running() -> None:
-    """--keep-running: the log stays up until Ctrl-C (or SIGTERM), then everything stops as usual."""
+    """--keep-running: the logs stay up until Ctrl-C (or SIGTERM), then everything stops as usual."""
     say()
-    say("The log keeps running (--keep-running): open the pages above; press Ctrl-C to stop.")
+    say("The logs keep running (--keep-running): open the pages above; press Ctrl-C to stop.")
     try:
         while True:
             signal.pause()
