@@ -236,3 +236,22 @@ def test_a_tenants_register_from_a_var_api_is_cached_beside_the_outbox(tmp_path:
     # (a VAR API serves the standard's fields only: our vertrouwelijkheid / bewaartermijnDuur stay in files)
     assert fields(body) == (OIN["amersfoort"], AMERSFOORT_ID, f"{log.api_url}/verwerkingsactiviteiten/{AMERSFOORT_ID}",
                             "normaal", None)
+
+
+def test_a_tenants_table_keyed_by_the_main_registers_id_wins_over_its_register(tmp_path: Path) -> None:
+    files = write_files(tmp_path)
+    mapped = "44444444-4444-4444-8444-444444444444"
+    tenants = Path(files["tenants"])
+    tenants.write_text(tenants.read_text() + f'[tenants.amersfoort.verwerkingsactiviteiten]\n"{MAIN_ID}" = "{mapped}"\n')
+
+    @vo.verwerkingsactie("Parkeren", activiteit=NAAM, objecten=[vo.persoon("bsn")])
+    def raadplegen(bsn: str) -> None:
+        pass
+
+    pipeline = configure(files, register=files["main"])
+    with vo.use_tenant("amersfoort"):
+        raadplegen(BSN)
+    with vo.use_tenant("utrecht"):
+        raadplegen(BSN)
+    assert [b["verwerkingsactiviteitId"] for b in bodies(pipeline, "amersfoort")] == [mapped]
+    assert [b["verwerkingsactiviteitId"] for b in bodies(pipeline, "utrecht")] == [UTRECHT_ID]

@@ -115,7 +115,7 @@ class TenantRegisters:
         key = annotation.activiteit or annotation.activiteit_id
         for name, register in self.registers.items():
             tenant = self.tenants.tenants[name]
-            if key is None or key in tenant.verwerkingsactiviteiten:
+            if key is None or key in tenant.verwerkingsactiviteiten or _main_id(main, key) in tenant.verwerkingsactiviteiten:
                 continue
             shown = Annotation(f"{annotation.where} (tenant {name!r}, register {register.source})",
                                annotation.activiteit, annotation.activiteit_id)
@@ -126,6 +126,16 @@ class TenantRegisters:
             if text is not None:
                 found.append(text)
         return found
+
+
+def _main_id(main: Register | None, key: str) -> str | None:
+    """The id the main register gives an annotated naam or id (None: it gives none)."""
+    if main is None:
+        return None
+    try:
+        return main.lookup(key).id
+    except RegisterError:
+        return None
 
 
 def tenant_registers_of(tenants: TenantsFile | None, registers: Mapping[str, Register]) -> TenantRegisters | None:
