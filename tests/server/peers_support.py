@@ -9,7 +9,9 @@ Inzage API with crafted rows, to prove the page filters on its own side.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 import uuid
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -186,6 +188,7 @@ class HostilePeer:
     pages: list[list[dict[str, Any]]]
     status: int = 200
     requests: list[tuple[str, dict[str, str], str]] = field(default_factory=list)
+    hold: threading.Event | None = None  # set: answer; until then the request hangs (a peer too slow)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         from starlette.requests import Request
@@ -196,6 +199,8 @@ class HostilePeer:
         request = Request(scope, receive)
         self.requests.append((request.url.path, dict(request.query_params),
                               request.headers.get("authorization", "")))
+        while self.hold is not None and not self.hold.is_set():
+            await asyncio.sleep(0.05)  # polls the release, so the server can shut down
         if self.status != 200:
             response = JSONResponse({"title": "Storing"}, status_code=self.status)
         else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -174,27 +175,32 @@ VREEMD = [
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LogServer, HostilePeer, HostilePeer]]:
-    """A front whose peers are `vreemd` (crafted rows over two pages), `storing` (503) and `rommel`
-    (one good row and one that is no Inzage result)."""
+    """A front whose peers are `vreemd` (crafted rows over two pages), `storing` (503), `rommel`
+    (one good row and one that is no Inzage result) and `traag` (answers after its 1 s timeout)."""
     tmp = tmp_path_factory.mktemp("hostile")
     vreemd = HostilePeer(VREEMD)
     storing = HostilePeer([[]], status=503)
     broken = crafted("Rommel goed", "2024-07-01T10:00:00+02:00", "normaal")
     rommel = HostilePeer([[broken, {"objecttype": "persoon", "verwerkingsactie": {"actieNaam": "zonder tijdstip"}}]])
-    with uvicorn_server(vreemd) as a, uvicorn_server(storing) as b, uvicorn_server(rommel) as c:
-        peers = write_peers(tmp, {"vreemd": f"{a}/api/v1", "storing": f"{b}/api/v1", "rommel": f"{c}/api/v1"})
+    traag = HostilePeer([[crafted("Te laat", "2024-08-01T10:00:00+02:00", "normaal")]], hold=threading.Event())
+    with uvicorn_server(vreemd) as a, uvicorn_server(storing) as b, uvicorn_server(rommel) as c, \
+            uvicorn_server(traag) as d:
+        peers = write_peers(tmp, {"vreemd": f"{a}/api/v1", "storing": f"{b}/api/v1", "rommel": f"{c}/api/v1",
+                                  "traag": f"{d}/api/v1"}, timeouts={"traag": 1})
         front = start_server(tmp, "--peers", str(peers))
         try:
             yield front, vreemd, storing
         finally:
             front.stop()
+            traag.hold.set()
 
 
 def test_the_role_rule_holds_whatever_a_peer_returns(hostile: tuple[LogServer, HostilePeer, HostilePeer]) -> None:
     front, vreemd, storing = hostile
     fed = Federation(front, front, front, {})
     expected_alert = ("Onvolledig resultaat. Niet alle logs hebben geantwoord; dit overzicht kan verwerkingen "
-                      "missen. Ontbreekt: storing (foutmelding, HTTP 503), rommel (1 onleesbaar resultaat).")
+                      "missen. Ontbreekt: storing (foutmelding, HTTP 503), rommel (1 onleesbaar resultaat), traag (geen "
+                      "antwoord binnen de wachttijd).")
     seen = {}
     for user in ("anna", "vera"):
         vreemd.requests.clear()
@@ -208,6 +214,7 @@ def test_the_role_rule_holds_whatever_a_peer_returns(hostile: tuple[LogServer, H
                                          "beginDatum": "2024-01-01", "eindDatum": "2025-01-01"}
         claims = jwt.decode(vreemd.requests[0][2].removeprefix("Bearer "), PEER_SECRET, algorithms=["HS256"])
         assert claims["client_id"] == PEER_CLIENT  # asked with the peer's own credentials
+    assert "Te laat" not in str(seen)
     assert seen["anna"] == [("vreemd", "Vreemd normaal"), ("vreemd", "Vreemd opgeheven"),
                             ("rommel", "Rommel goed")]
     assert seen["vera"] == [("vreemd", "Vreemd normaal"), ("vreemd", "Vreemd vertrouwelijk Vertrouwelijk"),
@@ -217,4 +224,5 @@ def test_the_role_rule_holds_whatever_a_peer_returns(hostile: tuple[LogServer, H
     assert "peer vreemd returned 4 result(s) outside the question or the user's role; left out" in log
     assert "peer rommel returned 1 result(s) that are not Inzage results" in log
     assert "peer storing did not answer the Inzage: HTTP 503" in log
+    assert "peer traag did not answer the Inzage: ReadTimeout" in log
     assert BSN not in log and OTHER_BSN not in log
