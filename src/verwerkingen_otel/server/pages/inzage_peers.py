@@ -49,7 +49,7 @@ def _moment(tijdstip: str) -> Any:
         return instant(tijdstip)
 
 
-def _peer_rows(answer: PeerAnswer, results: list[dict[str, Any]], history: RegisterHistory, bsn: str,
+def _peer_rows(name: str, results: list[dict[str, Any]], history: RegisterHistory, bsn: str,
                begin: date, eind: date, levels: frozenset[str]) -> tuple[list[tuple[Any, Rij]], int]:
     """(instant, row) for each result the user may see; and how many results could not be read."""
     found: list[tuple[Any, Rij]] = []
@@ -78,10 +78,10 @@ def _peer_rows(answer: PeerAnswer, results: list[dict[str, Any]], history: Regis
             continue
         seen.add(actie_id)
         velden = {k: v for k, v in actie.items() if isinstance(v, str)}
-        found.append((moment, rij(actie_id, tijdstip, niveau, velden, history, answer.name)))
+        found.append((moment, rij(actie_id, tijdstip, niveau, velden, history, name)))
     if withheld:  # a peer returned what this page must not show: counted for the operator, never shown
         log.warning("peer %s returned %d result(s) outside the question or the user's role; left out",
-                    answer.name, withheld)
+                    name, withheld)
     return found, unreadable
 
 
@@ -95,7 +95,7 @@ async def merged(peers: Sequence[Peer], own: list[Rij], history: RegisterHistory
         if answer.results is None:
             missing.append((answer.name, reden(answer)))
             continue
-        found, unreadable = _peer_rows(answer, answer.results, history, bsn, begin, eind, levels)
+        found, unreadable = _peer_rows(answer.name, answer.results, history, bsn, begin, eind, levels)
         timed.extend(found)
         if unreadable:
             log.warning("peer %s returned %d result(s) that are not Inzage results", answer.name, unreadable)
