@@ -35,7 +35,8 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="verwerkingsactiviteitId under which Inzage calls are logged")
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
     p.add_argument("--peers", metavar="FILE", help="peers TOML file: the organisation's other logs, "
-                   "for GET /api/v1/inzage/federatief ([peers.<name>] api_url, client_id, secret_env)")
+                   "for GET /api/v1/inzage/federatief and the /inzage page ([peers.<name>] api_url, client_id, "
+                   "secret_env)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     add_security_arguments(p)
     from .server.ops_cli import add_serve_scale_options  # scale: counting, retention, access log format

@@ -72,8 +72,10 @@ def actie(bsn: str, verwerking: tuple[str, str], naam: str, tijdstip: str, activ
     }
 
 
-def seed_actions(server: LogServer) -> None:
-    """Two verwerkingen of BSN (one action vertrouwelijk), one action before the period, one of someone else."""
+def seed_actions(server: LogServer) -> dict[str, str]:
+    """Two verwerkingen of BSN (one action vertrouwelijk), one action before the period, one of someone else.
+
+    Returns the verwerkingId of each verwerking by name ("Huwelijk", "Bijstand")."""
     huwelijk = (str(uuid.uuid4()), "Huwelijk")
     bijstand = (str(uuid.uuid4()), "Bijstand")
     bodies = [
@@ -88,6 +90,7 @@ def seed_actions(server: LogServer) -> None:
         for body in bodies:
             r = c.post("/verwerkingsacties", json=body)
             assert r.status_code == 201, r.text
+    return {huwelijk[1]: huwelijk[0], bijstand[1]: bijstand[0]}
 
 
 def inzage_actions(server: LogServer, bsn: str = BSN) -> int:

@@ -158,6 +158,9 @@ def test_federatief_merges_own_and_peers_results_and_flags_the_missing_peer(
                      ("self", "centraal-7")]  # never another person's, never vertrouwelijk
     assert body["count"] == len(body["results"])
     assert inzage_count(logs["sociaal"]) == before + 2  # the peer logged both pages we asked as Inzage calls
+    # the peer's failure is logged by kind, and no request URL (it holds the BSN) reaches the log
+    assert "peer kapot did not answer the Inzage: ConnectError" in federation.log_text()
+    assert BSN not in federation.log_text() and SECRET not in federation.log_text()
 
 
 def test_federatief_needs_read_scope_and_valid_query(federation: LogServer) -> None:

@@ -108,6 +108,9 @@ def test_the_privacy_officer_searches_downloads_and_logs_out(server: LogServer, 
     assert rows[0][4].startswith("Wettelijke verplichting")
     assert "vertrouwelijk" not in browser.find(".resultaat").text.lower()  # not for the `inzage` role
     assert browser.find(".resultaat [role=status]").text == "2 verwerkingsacties in 1 verwerking."
+    assert browser.find_all("p.logs") == [] and browser.find_all(".resultaat [role=alert]") == []
+    assert [th.text for th in groups[0].find_elements("css selector", "thead th")] == [
+        "Actie", "Tijdstip", "Afnemer", "Doel", "Grondslag"]  # no Log column without --peers
     assert inzage_actions(server) == looks_before + 1  # the search itself is logged
 
     browser.find("form.download button[value=json]").click()
@@ -117,6 +120,9 @@ def test_the_privacy_officer_searches_downloads_and_logs_out(server: LogServer, 
     assert [a["actie_naam"] for v in answer["verwerkingen"] for a in v["acties"]] == [
         "Raadplegen persoon", "Controleren getuigen"]
     assert answer["verwerkingen"][0]["acties"][0]["doel"] == OUD_DOEL
+    # without --peers: one log, so no completeness fields and no `log` per action
+    assert list(answer) == ["betrokkene", "periode", "verwerkingen"]
+    assert all("log" not in a for v in answer["verwerkingen"] for a in v["acties"])
     browser.find("form.download button[value=csv]").click()
     rows_csv = list(csv.DictReader(io.StringIO(browser.download(".csv").read_text(encoding="utf-8-sig"))))
     assert [(r["actie_naam"], r["grondslag"]) for r in rows_csv] == [

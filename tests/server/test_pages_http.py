@@ -108,6 +108,10 @@ def test_forms_without_token_or_too_large_are_refused_and_nothing_is_logged(serv
         assert r.status_code == 200 and r.headers["content-disposition"] == (
             'attachment; filename="inzage-2024-01-01-2024-12-31.csv"')
         assert r.headers["cache-control"] == "no-store"
+        # without --peers: no status line, no `log` column (the CSV of one log)
+        assert r.content.decode("utf-8-sig").split("\r\n")[0] == (
+            "verwerking_id,verwerking_naam,actie_id,actie_naam,tijdstip,afnemer,vertrouwelijkheid,"
+            "verwerkingsactiviteit_id,activiteit_naam,doel,grondslag,toelichting_grondslag,bewaartermijn")
         assert inzage_actions(server) == 1
     assert BSN not in server.log_text()
 

@@ -35,6 +35,10 @@ class ConfigError(ValueError):
     """A setting is wrong; the message names the option as the user wrote it."""
 
 
+class PeerAnswerError(ValueError):
+    """A peer (`serve --peers`) answered 200 with something that is not an Inzage answer."""
+
+
 class InvalidParam(NamedTuple):
     """One entry of `invalidParams`: dotted camelCase name, machine code, human reason."""
 

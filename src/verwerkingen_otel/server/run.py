@@ -138,7 +138,9 @@ def _log_config(level: str) -> dict[str, object]:
         "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
         "root": {"handlers": ["stderr"], "level": level.upper()},
-        "loggers": {"uvicorn.access": {"level": "WARNING"}},
+        # httpx logs each request's URL at INFO: a peer's Inzage URL (serve --peers) holds the BSN
+        "loggers": {"uvicorn.access": {"level": "WARNING"}, "httpx": {"level": "WARNING"},
+                    "httpcore": {"level": "WARNING"}},
     }
 
 

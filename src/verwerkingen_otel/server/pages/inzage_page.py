@@ -17,9 +17,10 @@ from starlette.responses import RedirectResponse, Response
 from ...model import InvalidValue, check_bsn, check_date
 from ..auth import Principal
 from ..inzage import log_inzage
+from ..peers import SELF, configured_peers
 from ..register_runtime import register_of
 from ..state import state_of
-from . import inzage_data
+from . import inzage_data, inzage_peers
 from .render import SECURITY_HEADERS, render
 from .session import (
     CSRF_COOKIE, SESSION_COOKIE, LoginLimiter, Session, Sessions, clear_cookie, csrf_matches, set_cookie,
@@ -54,8 +55,10 @@ class InzagePages:
                                          "Open de pagina opnieuw en probeer het nog eens.")
 
     def _search_page(self, request: Request, session: Session, status: int = 200, **context: Any) -> Response:
+        # with `serve --peers` the page names the other logs it searches too (none: the page as without)
         return render(request, "inzage.html", status=status, private=True, gebruiker=session.user,
-                      vertrouwelijk=("inzage-vertrouwelijk" in session.roles), csrf=session.csrf, **context)
+                      vertrouwelijk=("inzage-vertrouwelijk" in session.roles), csrf=session.csrf,
+                      andere_logs=[p.name for p in configured_peers()], **context)
 
     # -- endpoints --------------------------------------------------------------------------
 
@@ -134,24 +137,32 @@ class InzagePages:
                                      begin=form.get("begin", "")[:10], eind=form.get("eind", "")[:10])
         return session, form, (bsn, begin, eind)
 
-    async def _run(self, request: Request, session: Session, bsn: str, begin: date, eind: date) -> list[Any]:
+    async def _run(self, request: Request, session: Session, bsn: str, begin: date,
+                   eind: date) -> tuple[list[Any], inzage_data.Herkomst | None]:
+        """The groups of actions, and with `serve --peers` which logs answered (None without peers)."""
         state = state_of(request)
         history = await state.db(register_of(request).store.history)
         levels = inzage_data.levels_for("inzage-vertrouwelijk" in session.roles)
-        groups = await state.db(inzage_data.query, state.storage, history, bsn, begin, eind, levels)
+        peers = configured_peers()
+        herkomst = None
+        if peers:  # this log's rows and every peer's, each peer asked with its own credentials
+            own = await state.db(inzage_data.rows, state.storage, history, bsn, begin, eind, levels, SELF)
+            groups, herkomst = await inzage_peers.merged(peers, own, history, bsn, begin, eind, levels)
+        else:
+            groups = await state.db(inzage_data.query, state.storage, history, bsn, begin, eind, levels)
         # the look itself is a processing: logged exactly like an Inzage API call (NOTES §3)
         principal = Principal(f"inzage:{session.user}", frozenset())
         await log_inzage(state, request, principal, ("persoon", "BSN", bsn))
-        return groups
+        return groups, herkomst
 
     async def search(self, request: Request) -> Response:
         checked = await self._checked_search(request)
         if isinstance(checked, Response):
             return checked
         session, _form, (bsn, begin, eind) = checked
-        groups = await self._run(request, session, bsn, begin, eind)
+        groups, herkomst = await self._run(request, session, bsn, begin, eind)
         return self._search_page(request, session, resultaat=groups, bsn=bsn, bsn_kort="…" + bsn[-3:],
-                                 begin=begin.isoformat(), eind=eind.isoformat(),
+                                 begin=begin.isoformat(), eind=eind.isoformat(), herkomst=herkomst,
                                  aantal=sum(len(g.acties) for g in groups))
 
     async def download(self, request: Request) -> Response:
@@ -162,12 +173,12 @@ class InzagePages:
         formaat = form.get("formaat")
         if formaat not in ("json", "csv"):
             return self._refused(request, 400, "Kies JSON of CSV.")
-        groups = await self._run(request, session, bsn, begin, eind)
+        groups, herkomst = await self._run(request, session, bsn, begin, eind)
         name = f"inzage-{begin.isoformat()}-{eind.isoformat()}.{formaat}"
         if formaat == "json":
-            content, media = inzage_data.as_json(bsn, begin, eind, groups), "application/json"
+            content, media = inzage_data.as_json(bsn, begin, eind, groups, herkomst), "application/json"
         else:
-            content, media = inzage_data.as_csv(groups), "text/csv; charset=utf-8"
+            content, media = inzage_data.as_csv(groups, herkomst), "text/csv; charset=utf-8"
         return Response(content, media_type=media, headers={
             **SECURITY_HEADERS, "Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="{name}"'})
 
