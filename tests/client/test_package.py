@@ -39,7 +39,7 @@ def test_every_old_name_is_exported_with_the_short_module_path() -> None:
 
 def test_private_modules_each_have_one_job_an_all_and_at_most_400_lines() -> None:
     modules = _modules()
-    assert modules == ["_auth", "_base", "_client", "_config", "_errors", "_models", "_operations",
+    assert modules == ["_auth", "_base", "_client", "_config", "_errors", "_log_privacy", "_models", "_operations",
                        "_status", "_untraced"]
     for name in modules:
         module = importlib.import_module(f"verwerkingen_otel.client.{name}")

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 import httpx
 
 from ._config import ClientSettings
+from ._log_privacy import hide_persons_in_httpx_log
 from ._operations import ActieBody, Operations
 
 __all__ = ["BaseClient"]
@@ -31,6 +32,7 @@ class BaseClient:
             max_connections=max_connections,
         )
         self._ops = Operations(self._settings.base_url, self._settings.headers)
+        hide_persons_in_httpx_log()  # list and Inzage URLs name the person: not in httpx's INFO lines
 
     def _pool_options(self) -> dict[str, Any]:
         return self._settings.pool_options()
