@@ -29,7 +29,12 @@ import sys
 from typing import Any, Collection
 
 import wrapt
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+
+try:
+    from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+except ModuleNotFoundError as exc:  # say which extra brings it, not only which module is missing
+    raise ModuleNotFoundError("VerwerkingenInstrumentor needs opentelemetry-instrumentation: "
+                              "pip install 'verwerkingen-otel[instrument]'", name=exc.name) from None
 
 from ..capture import ConfigurationError, current_pipeline, get_pipeline
 from ._rules import Rules, RulesError, load_path
