@@ -74,8 +74,12 @@ class VerwerkingenInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             rules = self._rules(kwargs.get("rules"))
         except (RulesError, ConfigurationError) as exc:
             if _under_auto_instrumentation():
-                # opentelemetry-instrument would log and carry on unrecorded: stop instead.
-                raise SystemExit(f"verwerkingen-otel: {exc}") from None
+                # opentelemetry-instrument would log and carry on unrecorded: stop instead. Not by
+                # SystemExit: inside sitecustomize Python buries that under a "Fatal Python error"
+                # report and a traceback. Nothing of the app has run yet, so there is nothing to flush.
+                sys.stderr.write(f"verwerkingen-otel: {exc}\n")
+                sys.stderr.flush()
+                os._exit(1)
             raise
         exclude = kwargs.get("exclude")
         if exclude is None:
