@@ -160,7 +160,7 @@ def test_the_readme_keeps_two_setup_commands_the_contract_and_the_benchmark_tabl
 
 # --- the Python blocks of the docs run, against the real API ---------------------------------
 
-RUNNABLE = ["quickstart-developer.md", "quickstart-ops.md", "quickstart-no-code.md", "attributes.md"]
+RUNNABLE = ["quickstart-developer.md", "quickstart-ops.md", "quickstart-no-code.md", "attributes.md", "testing.md"]
 FENCE = re.compile(r"(?:<!-- (?P<marker>[^>]*) -->\n)?```(?P<lang>[a-z]*)\n(?P<code>.*?)```", re.DOTALL)
 
 
@@ -223,7 +223,7 @@ EXPECTED_OUTPUT["quickstart-no-code.md"] = ["[('Raadplegen persoon', ['999993653
 EXPECTED_OUTPUT["quickstart-ops.md"] = [
     "VERWERKINGEN_UITVOERDER: must be an OIN of exactly 20 digits",
     "['verwerkingen.delivery.delivered', 'verwerkingen.delivery.latency', 'verwerkingen.outbox.depth']"]
-EXPECTED_TESTS = {"quickstart-developer.md": 2}
+EXPECTED_TESTS = {"quickstart-developer.md": 2, "testing.md": 4}
 
 
 # --- every `verwerkingen-otel …` command line in the docs names real subcommands and options ----
