@@ -35,3 +35,18 @@ def test_each_status_is_sorted_by_the_client_mapping(status: int, failure: type[
     finally:
         exporter.shutdown()
     assert actie_namen(logserver.api_url, activiteit) == ["Raadplegen persoon 0"]
+
+
+def test_a_wrong_base_url_is_named_in_the_refusal(logserver: LogServer) -> None:
+    """The typical first mistake: the log's address without /api/v1. The 404 it gives is a dead
+    letter like any 4xx (retry it once the URL is fixed), and its reason says what to check."""
+    exporter = ApiExporter(logserver.base_url, client_id="app", secret=SECRET, timeout=5.0)
+    try:
+        with pytest.raises(PermanentFailure) as info:
+            exporter.export(Record.of(make_actie(str(uuid.uuid4()))))
+    finally:
+        exporter.shutdown()
+    assert str(info.value).startswith("HTTP 404 ")
+    assert str(info.value).endswith(
+        f": no verwerkingenlog at {logserver.base_url}/verwerkingsacties; check the log's base URL "
+        "(VERWERKINGEN_API_URL, or api_url of the destination), usually ending in /api/v1")

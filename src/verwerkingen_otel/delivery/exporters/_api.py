@@ -69,6 +69,9 @@ class ApiExporter:
         if kind == "auth":
             raise AuthFailure(f"HTTP {status} {title}".strip(), status=status, problem=problem)
         if kind == "permanent":
+            if status in (404, 405):  # a log never answers its own collection so: the URL is wrong
+                title = (f"{title.rstrip('.')}: no verwerkingenlog at {self._api_url}/verwerkingsacties; check the log's "
+                         f"base URL (VERWERKINGEN_API_URL, or api_url of the destination), usually ending in /api/v1")
             raise PermanentFailure(f"HTTP {status} {title}".strip(), problem=problem)
         # 1xx/3xx: a proxy or a wrong URL in between; not the log's verdict on this record.
         raise RetryableFailure(f"unexpected HTTP {status} from the log")
