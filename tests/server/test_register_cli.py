@@ -102,6 +102,16 @@ def test_users_add_writes_an_argon2_hash_only(tmp_path: Path) -> None:
     assert (short.returncode, short.stderr.strip()) == (2, "verwerkingen-otel users add: password: at least 12 characters")
 
 
+def test_users_add_without_a_terminal_points_at_password_stdin(tmp_path: Path) -> None:
+    """A script that pipes the password without --password-stdin: no EOFError traceback."""
+    users = tmp_path / "users.toml"
+    r = run_cli("users", "add", "anna", "--users", str(users), stdin="correct horse battery\n")
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[-1] == ("verwerkingen-otel users add: no password typed (input ended); "
+                                         "a script gives it with --password-stdin")
+    assert "Traceback" not in r.stderr and not users.exists()
+
+
 @pytest.mark.parametrize("content, message", [
     ('[users.anna]\npassword = "plain"\nroles = ["inzage"]\n', "user 'anna': `password` must be an argon2 hash"),
     ('[users.anna]\npassword = "$argon2id$x"\nroles = ["admin"]\n', "user 'anna': `roles` must be a non-empty list"),
