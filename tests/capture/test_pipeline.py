@@ -130,6 +130,8 @@ def test_exporters_none_means_no_exporter() -> None:
         ({"client_id": "app"}, {}, "secret", "is required when client_id is set"),
         ({}, {"VERWERKINGEN_SECRET": "s"}, "VERWERKINGEN_CLIENT_ID", "is required when VERWERKINGEN_SECRET is set"),
         ({"token": "t", "client_id": "a", "secret": "s"}, {}, "token", "cannot be combined with client_id: use one or the other"),
+        ({}, {"VERWERKINGEN_TOKEN": "t", "VERWERKINGEN_CLIENT_ID": "a"}, "VERWERKINGEN_TOKEN",  # not: add a secret
+         "cannot be combined with VERWERKINGEN_CLIENT_ID: use one or the other"),
         ({"exporters": "api"}, {}, "api_url", "is required by the api exporter (exporters)"),
         ({}, {"VERWERKINGEN_EXPORTERS": "api"}, "VERWERKINGEN_API_URL",
          "is required by the api exporter (VERWERKINGEN_EXPORTERS)"),

@@ -4,6 +4,7 @@ retried record arrives once, under its own Idempotency-Key."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import pytest
@@ -50,3 +51,17 @@ def test_a_wrong_base_url_is_named_in_the_refusal(logserver: LogServer) -> None:
     assert str(info.value).endswith(
         f": no verwerkingenlog at {logserver.base_url}/verwerkingsacties; check the log's base URL "
         "(VERWERKINGEN_API_URL, or api_url of the destination), usually ending in /api/v1")
+
+
+def test_an_exporter_without_credentials_warns_when_it_is_made(caplog: pytest.LogCaptureFixture) -> None:
+    """VERWERKINGEN_API_URL without a client id and secret or a token: said at configure(), not
+    only by the 401s that follow."""
+    caplog.set_level(logging.WARNING, logger="verwerkingen_otel.delivery")
+    ApiExporter("http://127.0.0.1:1/api/v1", client_id="app", secret=SECRET).shutdown()
+    ApiExporter("http://127.0.0.1:1/api/v1", token="a-ready-token").shutdown()
+    assert caplog.messages == []
+    ApiExporter("http://127.0.0.1:1/api/v1").shutdown()
+    assert caplog.messages == [
+        "exporter 'api' sends no credentials to http://127.0.0.1:1/api/v1: a log that requires a token answers 401 "
+        "and every action waits in the outbox; set VERWERKINGEN_CLIENT_ID and VERWERKINGEN_SECRET, or "
+        "VERWERKINGEN_TOKEN (a destination: client_id with secret_env or secret_file, or token_env or token_file)"]

@@ -196,12 +196,12 @@ def name_in(overrides: Mapping[str, Any], name: str) -> bool:
 
 
 def _check_together(s: Settings) -> None:
+    if s.token is not None and s.client_id is not None:  # first: asking for a secret would mislead
+        raise s.error("token", f"cannot be combined with {s.source('client_id')}: use one or the other")
     if (s.client_id is None) != (s.secret is None):
         missing = "secret" if s.secret is None else "client_id"
         present = "client_id" if missing == "secret" else "secret"
         raise s.missing(missing, present, f"is required when {s.source(present)} is set")
-    if s.token is not None and s.client_id is not None:
-        raise s.error("token", f"cannot be combined with {s.source('client_id')}: use one or the other")
     if s.destinations is not None:
         if s.api_url is not None:
             raise s.error("api_url", f"cannot be combined with {s.source('destinations')}: name the log as a "
