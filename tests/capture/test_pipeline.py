@@ -153,8 +153,12 @@ def test_secret_values_never_appear_in_errors() -> None:
 
 
 def test_unknown_environment_variable_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
-    load_settings({}, environ={"VERWERKINGEN_API_ULR": "x", "VERWERKINGEN_TEST_POSTGRES_URL": "y"})
-    assert caplog.messages == ["VERWERKINGEN_API_ULR is not a verwerkingen-otel setting and is ignored"]
+    load_settings({}, environ={"VERWERKINGEN_API_ULR": "x", "VERWERKINGEN_TEST_POSTGRES_URL": "y",
+                               "VERWERKINGEN_EXPORTER": "console", "VERWERKINGEN_KLEUR": "blauw"})
+    assert caplog.messages == [  # a near miss names the setting it was probably meant to be
+        "VERWERKINGEN_API_ULR is not a verwerkingen-otel setting and is ignored; did you mean VERWERKINGEN_API_URL?",
+        "VERWERKINGEN_EXPORTER is not a verwerkingen-otel setting and is ignored; did you mean VERWERKINGEN_EXPORTERS?",
+        "VERWERKINGEN_KLEUR is not a verwerkingen-otel setting and is ignored"]
 
 
 # --- configure() -------------------------------------------------------------------------------
