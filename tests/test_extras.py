@@ -38,8 +38,8 @@ BLOCK = textwrap.dedent(f"""
 """)
 
 
-def run_without_extras(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env_code = BLOCK + textwrap.dedent(code)
+def run_without_extras(code: str, cwd: Path, blocked: list[str] = EXTRAS_LIBRARIES) -> subprocess.CompletedProcess[str]:
+    env_code = BLOCK.replace(repr(EXTRAS_LIBRARIES), repr(blocked)) + textwrap.dedent(code)
     return subprocess.run([sys.executable, "-c", env_code], cwd=cwd, capture_output=True, text=True, timeout=60,
                           env={"PATH": "/usr/bin:/bin", "HOME": str(cwd)})
 
@@ -119,3 +119,15 @@ def test_a_framework_face_without_its_extra_names_the_extra(statement: str, mess
     done = run_without_extras(statement, tmp_path)
     assert done.returncode == 1
     assert f"ModuleNotFoundError: {message}" in done.stderr
+
+
+@pytest.mark.parametrize("command", [["serve", "--clients", "clients.toml"], ["purge"], ["generate", "--actions", "5"]])
+def test_postgresql_without_the_postgres_extra_names_it(command: list[str], tmp_path: Path) -> None:
+    """The server extra is there, psycopg is not: `--database postgresql://…` says which extra."""
+    (tmp_path / "clients.toml").write_text('[clients.a]\nsecret = "at-least-32-random-bytes-please-0123456789"\n'
+                                           'scopes = ["create:normal"]\n')
+    done = run_without_extras(cli(*command, "--database", "postgresql://log@127.0.0.1:9/verwerkingen"), tmp_path,
+                              blocked=["psycopg"])
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.endswith(f"verwerkingen-otel {command[0]}: --database: PostgreSQL needs the postgres extra "
+                                "(psycopg 3): pip install 'verwerkingen-otel[postgres]'\n"), done.stderr
