@@ -75,6 +75,10 @@ def test_serve_refuses_a_broken_register_naming_the_option(tmp_path: Path) -> No
     assert f"verwerkingen-otel serve: --register: {bad} cannot be loaded:\n" in r.stderr
     assert "  verwerkingsactiviteiten[0] 'Wijzigen van geslachtsnaam': id: must be a UUID" in r.stderr
     assert not (tmp_path / "x.db").exists()
+    r = run_cli("serve", "--database", str(tmp_path / "x.db"), "--clients", str(clients), "--register",
+                str(tmp_path / "none.toml"))
+    assert (r.returncode, r.stderr) == (2, f"verwerkingen-otel serve: --register: {tmp_path}/none.toml: "
+                                           "file does not exist\n")  # not "register: -: …"
     r = run_cli("serve", "--database", str(tmp_path / "x.db"), "--clients", str(clients), "--strict-activiteiten")
     assert (r.returncode, r.stderr.strip()) == (2, "verwerkingen-otel serve: --strict-activiteiten needs --register FILE")
     r = run_cli("serve", "--database", str(tmp_path / "x.db"), "--clients", str(clients), "--users",

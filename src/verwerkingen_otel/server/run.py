@@ -85,10 +85,12 @@ def _register_options(args: argparse.Namespace) -> dict[str, object]:
     register = getattr(args, "register", None)
     strict = bool(getattr(args, "strict_activiteiten", False))
     if register:
-        from ..register import FileSource, RegisterError, problems_of
+        from ..register import FileSource, InvalidRegister, RegisterError, problems_of
         try:
             FileSource(register).load()
         except RegisterError as e:
+            if not isinstance(e, InvalidRegister):  # not there, not readable: one line says it
+                raise ConfigError(f"--register: {e}") from None
             problems = "\n".join(f"  {p}" for p in problems_of(e))
             raise ConfigError(f"--register: {register} cannot be loaded:\n{problems}") from None
         register = str(Path(register).resolve())
