@@ -43,7 +43,8 @@ def add_outbox_parser(subparsers: argparse._SubParsersAction) -> None:
     for name, helptext, func in (("retry", "move dead letters back into the outbox", _retry),
                                  ("purge", "delete dead letters for good", _purge)):
         cmd = dsub.add_parser(name, parents=[common], help=helptext)
-        cmd.add_argument("ids", nargs="*", type=int, metavar="ID")
+        cmd.add_argument("ids", nargs="*", type=int, metavar="ID",
+                         help="dead letter IDs, as `outbox deadletters list` shows them")
         cmd.add_argument("--all", action="store_true", help="every dead letter")
         if name == "purge":
             cmd.add_argument("--yes", action="store_true", help="do not ask for confirmation")
