@@ -131,3 +131,19 @@ def test_postgresql_without_the_postgres_extra_names_it(command: list[str], tmp_
     assert done.returncode == 2, done.stderr
     assert done.stderr.endswith(f"verwerkingen-otel {command[0]}: --database: PostgreSQL needs the postgres extra "
                                 "(psycopg 3): pip install 'verwerkingen-otel[postgres]'\n"), done.stderr
+
+
+@pytest.mark.parametrize(("words", "listed"), [
+    (["outbox"], "    deadletters"), (["register"], "    coverage"), (["users", "add"], "--password-stdin"),
+])
+def test_a_command_given_without_what_it_needs_shows_its_help(words: list[str], listed: str, tmp_path: Path) -> None:
+    done = run_without_extras(cli(*words), tmp_path, blocked=[])
+    assert done.returncode == 2
+    assert "error: the following arguments are required" in done.stderr
+    assert f"usage: verwerkingen-otel {' '.join(words)} [-h]" in done.stdout and listed in done.stdout
+
+
+def test_a_word_that_is_no_command_is_said_once(tmp_path: Path) -> None:
+    done = run_without_extras(cli("outbox", "nonsense"), tmp_path, blocked=[])
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("invalid choice: 'nonsense'") == 1

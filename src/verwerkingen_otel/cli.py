@@ -8,6 +8,8 @@ and append it to `SUBCOMMANDS`.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import sys
 from typing import Callable, Sequence
 
@@ -104,7 +106,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(words)
+    except SystemExit as exc:
+        if exc.code == 2 and words and all(w.replace("-", "").isalpha() and not w.startswith("-") for w in words):
+            try:  # `verwerkingen-otel outbox`: after argparse's one-line error, what that command takes
+                with contextlib.redirect_stderr(io.StringIO()):  # a word that is no command: said once
+                    parser.parse_args([*words, "--help"])
+            except SystemExit:
+                pass
+        raise
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
