@@ -34,7 +34,7 @@ _IGNORED_METHODS = {"HEAD", "OPTIONS"}
 class RouteCoverage:
     method: str
     route: str
-    by: str  # "decorator", "rule" or "" (nothing records an action here)
+    by: str  # "decorator", "rule", "" (nothing records an action here) or "misplaced" (nothing: see _misplaced)
     activiteit: str | None  # as annotated: a naam or id
     activiteit_id: str | None  # resolved in the register; None when unknown or absent
 
@@ -117,9 +117,12 @@ def coverage(app: Any, register: Register, rules: Rules | None) -> tuple[list[Ro
     """Every route with what records it, and the register's activities no route records."""
     found: list[RouteCoverage] = []
     for method, route, endpoint in _routes(app):
-        annotation = annotation_of(endpoint) if endpoint is not None and not _misplaced(endpoint) else None
+        misplaced = _misplaced(endpoint)
+        annotation = annotation_of(endpoint) if endpoint is not None and not misplaced else None
         match = rules.for_route(method, route, {}) if rules is not None else None
-        if annotation is not None:
+        if misplaced and match is None:
+            by, key = "misplaced", None
+        elif annotation is not None:
             by, key = "decorator", annotation.activiteit or annotation.activiteit_id
         elif match is not None:
             by, key = "rule", match.rule.actie.get("activiteit") or match.rule.actie.get("verwerkingsactiviteit_id")
@@ -161,7 +164,9 @@ def _coverage_command(args: argparse.Namespace) -> int:
     width = max([len(r.route) for r in routes] + [5])
     print(f"routes of {args.app} ({len(routes)}):")
     for r in routes:
-        if r.activiteit is None:
+        if r.by == "misplaced":
+            what = "— no verwerkingsactie recorded: @verwerkingsactie sits above the route decorator"
+        elif r.activiteit is None:
             what = "— no verwerkingsactie recorded"
         elif r.activiteit_id is None:
             what = f"{r.by}: {r.activiteit!r} — NOT IN THE REGISTER"
