@@ -9,6 +9,7 @@ finder first on `sys.meta_path` answers for them exactly as an absent package do
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -41,7 +42,8 @@ BLOCK = textwrap.dedent(f"""
 def run_without_extras(code: str, cwd: Path, blocked: list[str] = EXTRAS_LIBRARIES) -> subprocess.CompletedProcess[str]:
     env_code = BLOCK.replace(repr(EXTRAS_LIBRARIES), repr(blocked)) + textwrap.dedent(code)
     return subprocess.run([sys.executable, "-c", env_code], cwd=cwd, capture_output=True, text=True, timeout=60,
-                          env={"PATH": "/usr/bin:/bin", "HOME": str(cwd)})
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(cwd),
+                               **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}})
 
 
 def cli(*args: str) -> str:
