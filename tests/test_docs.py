@@ -31,11 +31,12 @@ CONTRACT_SETTINGS = [  # (setting, env var): the contract's settings table
     ("delivery", "VERWERKINGEN_DELIVERY"), ("exporters", "VERWERKINGEN_EXPORTERS"),
     ("systeem", "VERWERKINGEN_SYSTEEM"), ("gegevensbron", "VERWERKINGEN_GEGEVENSBRON"),
     ("uitvoerder", "VERWERKINGEN_UITVOERDER"), ("oin", "VERWERKINGEN_OIN"), ("rules", "VERWERKINGEN_RULES"),
-    ("register", "VERWERKINGEN_REGISTER"),
-    # destinations, tenants and the ldv key join this list with the issues that build them
+    ("register", "VERWERKINGEN_REGISTER"), ("destinations", "VERWERKINGEN_DESTINATIONS"),
+    ("tenants", "VERWERKINGEN_TENANTS"), ("ldv_key_file", "VERWERKINGEN_LDV_KEY_FILE"),
+    ("ldv_key_id", "VERWERKINGEN_LDV_KEY_ID"),
 ]
 CONTRACT_DELIVERIES = ["outbox", "sync", "memory"]
-CONTRACT_EXPORTERS = ["api", "console"]  # and `none`, alone
+CONTRACT_EXPORTERS = ["api", "console"]  # and `none`, alone; `ldv` (it needs a key file) below
 CONTRACT_API = ["configure", "force_flush", "shutdown", "verwerkingsactie", "verwerking", "current_actie", "persoon"]
 CONTRACT_SERVE = ["--host", "--port", "--database", "--clients"]  # `verwerkingen-otel serve …`, base path /api/v1
 CONTRACT_ENTRY_POINTS = {  # (group, name): (the class it loads, the doc that names the group)
@@ -90,7 +91,7 @@ def test_defaults_in_the_reference_are_the_code_defaults() -> None:
 def test_every_contract_setting_is_implemented_with_that_name() -> None:
     by_env = {env: name for name, env, _ in SETTINGS}
     assert [(name, env) for name, env in CONTRACT_SETTINGS if by_env.get(env) != name] == []
-    assert len(CONTRACT_SETTINGS) == 13
+    assert len(CONTRACT_SETTINGS) == 17
 
 
 def test_every_contract_setting_has_its_row_in_the_configuration_reference() -> None:
@@ -113,6 +114,17 @@ def test_the_contract_values_are_accepted_and_documented() -> None:
     both = load_settings({"exporters": ",".join(CONTRACT_EXPORTERS), "api_url": "http://127.0.0.1:1/api/v1"}, environ={})
     assert both.exporters == tuple(CONTRACT_EXPORTERS)
     assert load_settings({"exporters": "none"}, environ={}).exporters == ()
+    assert "`ldv`" in rows["exporters"][1] and "ldv" in _EXPORTERS
+
+
+def test_the_contract_ldv_exporter_is_accepted(tmp_path: Path) -> None:
+    from verwerkingen_otel.capture import load_settings
+
+    key = tmp_path / "ldv.key"
+    key.write_bytes(b"k" * 32)
+    settings = load_settings({"exporters": "api,ldv", "api_url": "http://127.0.0.1:1/api/v1"},
+                             environ={"VERWERKINGEN_LDV_KEY_FILE": str(key)})
+    assert settings.exporters == ("api", "ldv")
 
 
 def test_the_contract_api_exists_and_the_docs_use_it() -> None:
@@ -160,7 +172,7 @@ def test_the_readme_keeps_two_setup_commands_the_contract_and_the_benchmark_tabl
 
 # --- the Python blocks of the docs run, against the real API ---------------------------------
 
-RUNNABLE = ["quickstart-developer.md", "quickstart-ops.md", "quickstart-no-code.md", "attributes.md"]
+RUNNABLE = ["quickstart-developer.md", "quickstart-ops.md", "quickstart-no-code.md", "attributes.md", "testing.md"]
 FENCE = re.compile(r"(?:<!-- (?P<marker>[^>]*) -->\n)?```(?P<lang>[a-z]*)\n(?P<code>.*?)```", re.DOTALL)
 
 
@@ -223,7 +235,7 @@ EXPECTED_OUTPUT["quickstart-no-code.md"] = ["[('Raadplegen persoon', ['999993653
 EXPECTED_OUTPUT["quickstart-ops.md"] = [
     "VERWERKINGEN_UITVOERDER: must be an OIN of exactly 20 digits",
     "['verwerkingen.delivery.delivered', 'verwerkingen.delivery.latency', 'verwerkingen.outbox.depth']"]
-EXPECTED_TESTS = {"quickstart-developer.md": 2}
+EXPECTED_TESTS = {"quickstart-developer.md": 2, "testing.md": 4}
 
 
 # --- every `verwerkingen-otel …` command line in the docs names real subcommands and options ----
@@ -365,3 +377,21 @@ def test_every_env_var_the_docs_name_exists() -> None:
     unknown = sorted({f"{p.relative_to(ROOT)}: {name}" for p in documented
                       for name in pattern.findall(p.read_text(encoding="utf-8")) if name not in in_code})
     assert unknown == []
+
+
+USAGE_SYNTAX = re.compile(r"[\[\](|]")  # `outbox status [--json]`: a usage line, not a command to run
+
+
+@pytest.mark.parametrize(("where", "line"), COMMANDS, ids=[f"{w}:{l[18:50]}" for w, l in COMMANDS])
+def test_documented_command_parses(where: str, line: str) -> None:
+    """The whole line parses as the CLI reads it: subcommand, positionals, each option's value."""
+    from verwerkingen_otel.cli import build_parser
+
+    words = line.split()[1:]
+    if USAGE_SYNTAX.search(line) or any(w.endswith(":") for w in words):
+        pytest.skip("usage syntax or output, not a command")
+    try:
+        args = build_parser().parse_args(words)
+    except SystemExit as exc:
+        raise AssertionError(f"{where}: `{line}` does not parse (exit {exc.code})") from None
+    assert getattr(args, "func", None) is not None, f"{where}: `{line}` names no command"

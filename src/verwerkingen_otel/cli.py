@@ -8,6 +8,8 @@ and append it to `SUBCOMMANDS`.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import sys
 from typing import Callable, Sequence
 
@@ -73,8 +75,29 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_serve_par
 SUBCOMMANDS += [add_generate_parser, add_purge_parser, add_ldv_parser, add_inzage_parser]
 
 
+DESCRIPTION = ("VNG Verwerkingenlogging for Python services: inspect the outbox, check rules and registers, "
+               "run the verwerkingenlog server. `verwerkingen-otel COMMAND --help` describes each command.")
+
+# The extra that provides a module a subcommand imports lazily (the longest matching prefix wins).
+EXTRA_OF_MODULE = {
+    "sqlalchemy": "server", "jwt": "server", "starlette": "server", "uvicorn": "server", "jinja2": "server",
+    "argon2": "server", "multipart": "server", "python_multipart": "server", "yaml": "server",
+    "prometheus_client": "server", "google.protobuf": "server", "opentelemetry.proto": "server",
+    "psycopg": "postgres", "flask": "flask", "fastapi": "fastapi",
+    "opentelemetry.exporter.otlp.proto.http": "ldv", "opentelemetry.exporter.otlp.proto.grpc": "ldv-grpc",
+    "grpc": "ldv-grpc", "opentelemetry.instrumentation": "instrument",
+}
+
+
+def missing_extra(exc: ModuleNotFoundError) -> str | None:
+    """The extra that would install the module `exc` is about, or None if it is none of ours."""
+    name = exc.name or ""
+    found = [m for m in EXTRA_OF_MODULE if name == m or name.startswith(m + ".") or m.startswith(name + ".")]
+    return EXTRA_OF_MODULE[max(found, key=len)] if found else None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="verwerkingen-otel", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="verwerkingen-otel", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in SUBCOMMANDS:
@@ -84,12 +107,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(words)
+    except SystemExit as exc:
+        if exc.code == 2 and words and all(w.replace("-", "").isalpha() and not w.startswith("-") for w in words):
+            try:  # `verwerkingen-otel outbox`: after argparse's one-line error, what that command takes
+                with contextlib.redirect_stderr(io.StringIO()):  # a word that is no command: said once
+                    parser.parse_args([*words, "--help"])
+            except SystemExit:
+                pass
+        raise
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
         return 2
-    return int(func(args) or 0)
+    try:
+        return int(func(args) or 0)
+    except ModuleNotFoundError as exc:
+        extra = missing_extra(exc)
+        if extra is None:
+            raise
+        print(f"verwerkingen-otel {args.command} needs the {extra} extra: "
+              f"pip install 'verwerkingen-otel[{extra}]' (no module named {exc.name!r})", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -5,6 +5,12 @@ The implementation lives in `verwerkingen_otel.web`; this module is its public f
 
 from __future__ import annotations
 
-from .web import instrument_app, uninstrument_app
+try:
+    from .web import instrument_app, uninstrument_app
+except ModuleNotFoundError as exc:  # Starlette is not installed: say which extra brings it
+    if exc.name != "starlette":
+        raise
+    raise ModuleNotFoundError("verwerkingen_otel.fastapi needs FastAPI or Starlette: "
+                              "pip install 'verwerkingen-otel[fastapi]'", name=exc.name) from None
 
 __all__ = ["instrument_app", "uninstrument_app"]

@@ -130,6 +130,8 @@ def test_exporters_none_means_no_exporter() -> None:
         ({"client_id": "app"}, {}, "secret", "is required when client_id is set"),
         ({}, {"VERWERKINGEN_SECRET": "s"}, "VERWERKINGEN_CLIENT_ID", "is required when VERWERKINGEN_SECRET is set"),
         ({"token": "t", "client_id": "a", "secret": "s"}, {}, "token", "cannot be combined with client_id: use one or the other"),
+        ({}, {"VERWERKINGEN_TOKEN": "t", "VERWERKINGEN_CLIENT_ID": "a"}, "VERWERKINGEN_TOKEN",  # not: add a secret
+         "cannot be combined with VERWERKINGEN_CLIENT_ID: use one or the other"),
         ({"exporters": "api"}, {}, "api_url", "is required by the api exporter (exporters)"),
         ({}, {"VERWERKINGEN_EXPORTERS": "api"}, "VERWERKINGEN_API_URL",
          "is required by the api exporter (VERWERKINGEN_EXPORTERS)"),
@@ -151,8 +153,12 @@ def test_secret_values_never_appear_in_errors() -> None:
 
 
 def test_unknown_environment_variable_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
-    load_settings({}, environ={"VERWERKINGEN_API_ULR": "x", "VERWERKINGEN_TEST_POSTGRES_URL": "y"})
-    assert caplog.messages == ["VERWERKINGEN_API_ULR is not a verwerkingen-otel setting and is ignored"]
+    load_settings({}, environ={"VERWERKINGEN_API_ULR": "x", "VERWERKINGEN_TEST_POSTGRES_URL": "y",
+                               "VERWERKINGEN_EXPORTER": "console", "VERWERKINGEN_KLEUR": "blauw"})
+    assert caplog.messages == [  # a near miss names the setting it was probably meant to be
+        "VERWERKINGEN_API_ULR is not a verwerkingen-otel setting and is ignored; did you mean VERWERKINGEN_API_URL?",
+        "VERWERKINGEN_EXPORTER is not a verwerkingen-otel setting and is ignored; did you mean VERWERKINGEN_EXPORTERS?",
+        "VERWERKINGEN_KLEUR is not a verwerkingen-otel setting and is ignored"]
 
 
 # --- configure() -------------------------------------------------------------------------------

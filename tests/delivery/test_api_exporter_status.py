@@ -4,6 +4,7 @@ retried record arrives once, under its own Idempotency-Key."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import pytest
@@ -35,3 +36,32 @@ def test_each_status_is_sorted_by_the_client_mapping(status: int, failure: type[
     finally:
         exporter.shutdown()
     assert actie_namen(logserver.api_url, activiteit) == ["Raadplegen persoon 0"]
+
+
+def test_a_wrong_base_url_is_named_in_the_refusal(logserver: LogServer) -> None:
+    """The typical first mistake: the log's address without /api/v1. The 404 it gives is a dead
+    letter like any 4xx (retry it once the URL is fixed), and its reason says what to check."""
+    exporter = ApiExporter(logserver.base_url, client_id="app", secret=SECRET, timeout=5.0)
+    try:
+        with pytest.raises(PermanentFailure) as info:
+            exporter.export(Record.of(make_actie(str(uuid.uuid4()))))
+    finally:
+        exporter.shutdown()
+    assert str(info.value).startswith("HTTP 404 ")
+    assert str(info.value).endswith(
+        f": no verwerkingenlog at {logserver.base_url}/verwerkingsacties; check the log's base URL "
+        "(VERWERKINGEN_API_URL, or api_url of the destination), usually ending in /api/v1")
+
+
+def test_an_exporter_without_credentials_warns_when_it_is_made(caplog: pytest.LogCaptureFixture) -> None:
+    """VERWERKINGEN_API_URL without a client id and secret or a token: said at configure(), not
+    only by the 401s that follow."""
+    caplog.set_level(logging.WARNING, logger="verwerkingen_otel.delivery")
+    ApiExporter("http://127.0.0.1:1/api/v1", client_id="app", secret=SECRET).shutdown()
+    ApiExporter("http://127.0.0.1:1/api/v1", token="a-ready-token").shutdown()
+    assert caplog.messages == []
+    ApiExporter("http://127.0.0.1:1/api/v1").shutdown()
+    assert caplog.messages == [
+        "exporter 'api' sends no credentials to http://127.0.0.1:1/api/v1: a log that requires a token answers 401 "
+        "and every action waits in the outbox; set VERWERKINGEN_CLIENT_ID and VERWERKINGEN_SECRET, or "
+        "VERWERKINGEN_TOKEN (a destination: client_id with secret_env or secret_file, or token_env or token_file)"]

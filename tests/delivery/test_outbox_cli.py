@@ -63,6 +63,17 @@ def test_retry_moves_dead_letters_back(tmp_path: Path) -> None:
     assert (outbox.pending(), len(outbox.dead_letters())) == (3, 0)
 
 
+def test_an_id_that_names_no_dead_letter_changes_nothing_and_says_so(tmp_path: Path) -> None:
+    outbox = outbox_with_dead_letters(tmp_path / "o.db")
+    first = outbox.dead_letters()[0].rowid
+    for command in (["retry"], ["purge", "--yes"]):
+        result = run("deadletters", *command, str(first), "97", "98", "--outbox", str(tmp_path / "o.db"))
+        assert (result.returncode, result.stdout) == (1, "")
+        assert result.stderr == ("verwerkingen-otel outbox: no dead letter with ID 97, 98 (`verwerkingen-otel "
+                                 "outbox deadletters list` shows them); nothing changed\n")
+        assert (outbox.pending(), len(outbox.dead_letters())) == (1, 2)
+
+
 def test_purge_asks_for_confirmation(tmp_path: Path) -> None:
     outbox = outbox_with_dead_letters(tmp_path / "o.db")
     path = str(tmp_path / "o.db")

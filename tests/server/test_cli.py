@@ -134,6 +134,20 @@ def test_dev_mode_prints_working_credentials(tmp_path):
         srv.stop()
 
 
+@pytest.mark.parametrize(("host", "url"), [
+    ("127.0.0.1", "http://127.0.0.1:8000/api/v1"), ("0.0.0.0", "http://127.0.0.1:8000/api/v1"),
+    ("::", "http://[::1]:8000/api/v1"), ("::1", "http://[::1]:8000/api/v1"), ("localhost", "http://localhost:8000/api/v1"),
+])
+def test_dev_mode_prints_a_url_a_service_accepts(host, url):
+    """`serve --dev --host 0.0.0.0` printed http://0.0.0.0:…, which a service refuses (http:// to a
+    host that is not loopback) and is no address to connect to."""
+    from verwerkingen_otel.capture import load_settings
+    from verwerkingen_otel.server.run import dev_api_url
+
+    assert dev_api_url(host, 8000) == url
+    assert load_settings({"api_url": url, "client_id": "dev", "secret": "s"}, environ={}).api_url == url
+
+
 def test_base_url_setting(tmp_path):
     clients = write_clients_file(tmp_path / "c.toml", {"a": (SECRET, [])})
     with LogServer(str(tmp_path / "b.db"), clients,

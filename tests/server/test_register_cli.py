@@ -75,6 +75,10 @@ def test_serve_refuses_a_broken_register_naming_the_option(tmp_path: Path) -> No
     assert f"verwerkingen-otel serve: --register: {bad} cannot be loaded:\n" in r.stderr
     assert "  verwerkingsactiviteiten[0] 'Wijzigen van geslachtsnaam': id: must be a UUID" in r.stderr
     assert not (tmp_path / "x.db").exists()
+    r = run_cli("serve", "--database", str(tmp_path / "x.db"), "--clients", str(clients), "--register",
+                str(tmp_path / "none.toml"))
+    assert (r.returncode, r.stderr) == (2, f"verwerkingen-otel serve: --register: {tmp_path}/none.toml: "
+                                           "file does not exist\n")  # not "register: -: …"
     r = run_cli("serve", "--database", str(tmp_path / "x.db"), "--clients", str(clients), "--strict-activiteiten")
     assert (r.returncode, r.stderr.strip()) == (2, "verwerkingen-otel serve: --strict-activiteiten needs --register FILE")
     r = run_cli("serve", "--database", str(tmp_path / "x.db"), "--clients", str(clients), "--users",
@@ -100,6 +104,16 @@ def test_users_add_writes_an_argon2_hash_only(tmp_path: Path) -> None:
     assert file.verify("anna", "wrong password!!") is None and file.verify("nobody", "x") is None
     short = run_cli("users", "add", "carl", "--users", str(users), "--password-stdin", stdin="kort\n")
     assert (short.returncode, short.stderr.strip()) == (2, "verwerkingen-otel users add: password: at least 12 characters")
+
+
+def test_users_add_without_a_terminal_points_at_password_stdin(tmp_path: Path) -> None:
+    """A script that pipes the password without --password-stdin: no EOFError traceback."""
+    users = tmp_path / "users.toml"
+    r = run_cli("users", "add", "anna", "--users", str(users), stdin="correct horse battery\n")
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[-1] == ("verwerkingen-otel users add: no password typed (input ended); "
+                                         "a script gives it with --password-stdin")
+    assert "Traceback" not in r.stderr and not users.exists()
 
 
 @pytest.mark.parametrize("content, message", [

@@ -113,6 +113,25 @@ def test_fastapi_routes_in_mounts_and_by_id(tmp_path: Path, register_file: str) 
         f"'Wijzigen van geslachtsnaam' ({GESLACHTSNAAM})"]
 
 
+def test_a_decorator_above_its_route_is_named(tmp_path: Path, register_file: str) -> None:
+    (tmp_path / "omgekeerd.py").write_text('''
+from flask import Flask
+import verwerkingen_otel as vo
+
+app = Flask("dienst")
+
+@vo.verwerkingsactie("Raadplegen", activiteit="Wijzigen van geslachtsnaam", objecten=[vo.persoon("bsn")])
+@app.get("/personen/<bsn>")
+def raadplegen(bsn):
+    return {}
+''')
+    r = run(tmp_path, "--app", "omgekeerd:app", "--register", register_file)
+    assert r.returncode == 0, r.stderr
+    assert lines(r)[:2] == ["routes of omgekeerd:app (1):", "GET /personen/{bsn} — no verwerkingsactie recorded: "
+                            "@verwerkingsactie sits above the route decorator"]
+    assert "activities of the register that no route records (3 of 3):" in lines(r)
+
+
 def test_mistakes_are_named(tmp_path: Path, register_file: str) -> None:
     r = run(tmp_path, "--app", "nergens:app", "--register", register_file)
     assert (r.returncode, r.stderr.strip()) == (2, "verwerkingen-otel register coverage: ModuleNotFoundError: "

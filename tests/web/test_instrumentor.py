@@ -142,8 +142,9 @@ def test_bad_rules_file_stops_opentelemetry_instrument(tmp_path: Path) -> None:
     bad.write_text('[[rules]]\nname = "x"\nmethod = "GET"\nroute = "/p"\nactie_naam = "A"\n')
     proc, _ = run_example("flask", {"VERWERKINGEN_RULES": str(bad)})
     out, err = proc.communicate(timeout=30)
-    assert proc.returncode != 0
-    assert "bad.toml, rule 'x': key 'verwerkingsactiviteit_id': is required" in err
+    assert proc.returncode == 1
+    assert err.splitlines() == [f"verwerkingen-otel: VERWERKINGEN_RULES: rules file {bad}, rule 'x': "
+                                "key 'verwerkingsactiviteit_id': is required (or `activiteit`: a naam or id in the register)"]
 
 
 def test_excluded_urls_from_the_environment(verwerkingen: Any, instrumentor: VerwerkingenInstrumentor,

@@ -8,6 +8,7 @@ Messages never echo a value: a value may be a secret or a BSN.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import logging
 import os
@@ -196,12 +197,12 @@ def name_in(overrides: Mapping[str, Any], name: str) -> bool:
 
 
 def _check_together(s: Settings) -> None:
+    if s.token is not None and s.client_id is not None:  # first: asking for a secret would mislead
+        raise s.error("token", f"cannot be combined with {s.source('client_id')}: use one or the other")
     if (s.client_id is None) != (s.secret is None):
         missing = "secret" if s.secret is None else "client_id"
         present = "client_id" if missing == "secret" else "secret"
         raise s.missing(missing, present, f"is required when {s.source(present)} is set")
-    if s.token is not None and s.client_id is not None:
-        raise s.error("token", f"cannot be combined with {s.source('client_id')}: use one or the other")
     if s.destinations is not None:
         if s.api_url is not None:
             raise s.error("api_url", f"cannot be combined with {s.source('destinations')}: name the log as a "
@@ -227,7 +228,10 @@ def _warn_unknown_env(environ: Mapping[str, str]) -> None:
     known = {s.env for s in _SETTINGS}
     for key in environ:
         if key.startswith(ENV_PREFIX) and key not in known and not key.startswith(_NOT_OURS):
-            logger.warning("%s is not a verwerkingen-otel setting and is ignored", key)
+            n = len(ENV_PREFIX)  # compared without the prefix they all share
+            close = difflib.get_close_matches(key[n:], sorted(k[n:] for k in known), n=1, cutoff=0.8)
+            logger.warning("%s is not a verwerkingen-otel setting and is ignored%s", key,
+                           f"; did you mean {ENV_PREFIX}{close[0]}?" if close else "")
 
 
 # --- annotation arguments (decorators and verwerking(...)) -------------------------------------

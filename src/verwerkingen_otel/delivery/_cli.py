@@ -43,7 +43,8 @@ def add_outbox_parser(subparsers: argparse._SubParsersAction) -> None:
     for name, helptext, func in (("retry", "move dead letters back into the outbox", _retry),
                                  ("purge", "delete dead letters for good", _purge)):
         cmd = dsub.add_parser(name, parents=[common], help=helptext)
-        cmd.add_argument("ids", nargs="*", type=int, metavar="ID")
+        cmd.add_argument("ids", nargs="*", type=int, metavar="ID",
+                         help="dead letter IDs, as `outbox deadletters list` shows them")
         cmd.add_argument("--all", action="store_true", help="every dead letter")
         if name == "purge":
             cmd.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -140,9 +141,21 @@ def _selection(args: argparse.Namespace) -> list[int] | None:
     return None if args.all else list(args.ids)
 
 
+def _unknown_ids(outbox: Any, ids: list[int] | None) -> bool:
+    """Say so when an ID names no dead letter (a typo must not look like `0 moved`); True if any."""
+    unknown = [] if ids is None else sorted(set(ids) - {d.rowid for d in outbox.dead_letters()})
+    if unknown:
+        print(f"verwerkingen-otel outbox: no dead letter with ID {', '.join(map(str, unknown))} "
+              "(`verwerkingen-otel outbox deadletters list` shows them); nothing changed", file=sys.stderr)
+    return bool(unknown)
+
+
 def _retry(args: argparse.Namespace) -> int:
     ids = _selection(args)
-    moved = _open(args).retry_dead_letters(ids)
+    outbox = _open(args)
+    if _unknown_ids(outbox, ids):
+        return 1
+    moved = outbox.retry_dead_letters(ids)
     print(f"{moved} dead letter(s) moved back to the outbox; a running delivery sends them")
     return 0
 
@@ -150,6 +163,8 @@ def _retry(args: argparse.Namespace) -> int:
 def _purge(args: argparse.Namespace) -> int:
     ids = _selection(args)
     outbox = _open(args)
+    if _unknown_ids(outbox, ids):
+        return 1
     count = len(outbox.dead_letters()) if ids is None else len(
         [d for d in outbox.dead_letters() if d.rowid in set(ids)])
     if not args.yes:

@@ -20,10 +20,10 @@ def add_register_parser(subparsers: argparse._SubParsersAction,
     for add in extra:
         add(sub)
     check = sub.add_parser("check", help="validate a register file (TOML, YAML or JSON) and print every problem")
-    check.add_argument("file", metavar="FILE")
+    check.add_argument("file", metavar="FILE", help="the register file: TOML, YAML or JSON")
     check.set_defaults(func=_check)
     load = sub.add_parser("load", help="load a register file into the server's database as a new version")
-    load.add_argument("file", metavar="FILE")
+    load.add_argument("file", metavar="FILE", help="the register file: TOML, YAML or JSON")
     load.add_argument("--database", required=True, metavar="URL",
                       help="the server's database: postgresql://…, sqlite:///path or a file path")
     load.set_defaults(func=_load)
@@ -85,7 +85,7 @@ def add_users_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("users", help="users of the server's /inzage pages: add")
     sub = p.add_subparsers(dest="users_command", metavar="COMMAND", required=True)
     add = sub.add_parser("add", help="add a user (or give one a new password); prompts for the password")
-    add.add_argument("name", metavar="NAME")
+    add.add_argument("name", metavar="NAME", help="the login name (1-64 letters, digits, . _ @ -)")
     add.add_argument("--users", required=True, metavar="FILE", help="users TOML file (created when missing)")
     add.add_argument("--role", action="append", choices=["inzage", "inzage-vertrouwelijk"], dest="roles",
                      help="inzage (always) and inzage-vertrouwelijk (also sees vertrouwelijk actions)")

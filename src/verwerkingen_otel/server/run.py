@@ -85,10 +85,12 @@ def _register_options(args: argparse.Namespace) -> dict[str, object]:
     register = getattr(args, "register", None)
     strict = bool(getattr(args, "strict_activiteiten", False))
     if register:
-        from ..register import FileSource, RegisterError, problems_of
+        from ..register import FileSource, InvalidRegister, RegisterError, problems_of
         try:
             FileSource(register).load()
         except RegisterError as e:
+            if not isinstance(e, InvalidRegister):  # not there, not readable: one line says it
+                raise ConfigError(f"--register: {e}") from None
             problems = "\n".join(f"  {p}" for p in problems_of(e))
             raise ConfigError(f"--register: {register} cannot be loaded:\n{problems}") from None
         register = str(Path(register).resolve())
@@ -117,12 +119,19 @@ def _check_listen(host: str, port: int) -> None:
             raise ConfigError(f"--port: cannot listen on {host}:{port} ({e.strerror or e})") from None
 
 
+def dev_api_url(host: str, port: int) -> str:
+    """The URL a client on this machine uses: a wildcard address is no address to connect to (and
+    a service refuses http:// to a host that is not loopback), so it becomes the loopback one."""
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/api/v1"
+
+
 def _print_dev_credentials(dev: str, host: str, port: int) -> None:
     client_id, _, secret = dev.partition(":")
     token = jwt.encode({"client_id": client_id, "iat": int(time.time())}, secret, algorithm="HS256")
     print(
         "verwerkingen-otel serve --dev: throwaway client with every scope (development only)\n"
-        f"  VERWERKINGEN_API_URL=http://{host}:{port}/api/v1\n"
+        f"  VERWERKINGEN_API_URL={dev_api_url(host, port)}\n"
         f"  VERWERKINGEN_CLIENT_ID={client_id}\n"
         f"  VERWERKINGEN_SECRET={secret}\n"
         f"  Authorization: Bearer {token}",

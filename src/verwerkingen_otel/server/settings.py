@@ -171,6 +171,11 @@ def database_url(value: str, *, option: str = "--database") -> str:
             rest = value[len(prefix):]
             if not rest or rest.startswith("/") and len(rest) == 1:
                 raise ConfigError(f"{option}: {prefix} URL names no server or database")
+            try:
+                import psycopg  # noqa: F401 - SQLAlchemy would import it at the first connection
+            except ModuleNotFoundError:
+                raise ConfigError(f"{option}: PostgreSQL needs the postgres extra (psycopg 3): "
+                                  "pip install 'verwerkingen-otel[postgres]'") from None
             return "postgresql+psycopg://" + rest
     if value.startswith("sqlite://"):
         if value in ("sqlite://", "sqlite:///", "sqlite:///:memory:"):

@@ -14,7 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._asgi import SCOPE_KEY, VerwerkingenMiddleware
-from ._coverage import RouteCoverage, add_coverage_parser, coverage, load_app
+from ._coverage import RouteCoverage, add_coverage_parser, coverage, load_app, misplaced_decorators
 from ._httpx import UNTRACED, add_headers, instrument, instrument_client, is_instrumented, uninstrument
 from ._propagator import VerwerkingenPropagator, current_outbound_headers
 from ._routes import starlette_route, werkzeug_route
@@ -62,6 +62,7 @@ __all__ = [
     "load_path",
     "load_rules",
     "match_rule",
+    "misplaced_decorators",
     "parse_json",
     "parse_rules",
     "problem_503",

@@ -28,6 +28,7 @@ from ._routes import starlette_route
 from ._rules import Rules, load_path, starlette_routes
 from ._body import body_cap, check_max_body, parse_body, read_asgi_body
 from ._tenant import asgi_tenant_headers, resolver_for
+from ._coverage import warn_misplaced_decorators
 
 __all__ = ["SCOPE_KEY", "VerwerkingenMiddleware"]
 
@@ -68,6 +69,7 @@ class VerwerkingenMiddleware:
 
     def _check_routes(self, scope: Scope) -> None:
         self._routes_checked = True
+        warn_misplaced_decorators(scope.get("app"))
         templates = starlette_routes(scope.get("app"))
         if templates is not None and self.rules is not None:
             self.rules.warn_unknown_routes(templates)
@@ -123,10 +125,10 @@ class VerwerkingenMiddleware:
     async def _match(self, scope: Scope, receive: Receive, request: RequestScope) -> Receive:
         """The route rule of this request and, when it reads one, its JSON body; returns the
         receive the app must use (it replays what was read, a disconnect included)."""
-        if self.rules is None:
-            return receive
         if not self._routes_checked:
             self._check_routes(scope)
+        if self.rules is None:
+            return receive
         request.rule_match = match_rule(self.rules, scope.get("method", "GET"), _route_path(scope))
         if request.rule_match is None:
             return receive

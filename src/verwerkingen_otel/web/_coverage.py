@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+import wrapt
+
 from ..capture import annotation_of
 from ..register import Register, RegisterError, open_source
 from ._rules import Rules, RulesError, canonical_route, load_rules, rules_from_env
 
-__all__ = ["RouteCoverage", "add_coverage_parser", "coverage", "load_app"]
+__all__ = ["RouteCoverage", "add_coverage_parser", "coverage", "load_app", "misplaced_decorators",
+           "warn_misplaced_decorators"]
+
+logger = logging.getLogger("verwerkingen_otel.web")
 
 _IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
@@ -28,7 +34,7 @@ _IGNORED_METHODS = {"HEAD", "OPTIONS"}
 class RouteCoverage:
     method: str
     route: str
-    by: str  # "decorator", "rule" or "" (nothing records an action here)
+    by: str  # "decorator", "rule", "" (nothing records an action here) or "misplaced" (nothing: see _misplaced)
     activiteit: str | None  # as annotated: a naam or id
     activiteit_id: str | None  # resolved in the register; None when unknown or absent
 
@@ -70,13 +76,53 @@ def _routes(app: Any) -> Iterator[tuple[str, str, Any]]:
     yield from walk(getattr(app, "routes", ()), "")
 
 
+_PROXIES = (wrapt.FunctionWrapper, wrapt.ObjectProxy,  # wrapt 2: the C proxies are BaseObjectProxy
+            *([wrapt.BaseObjectProxy] if hasattr(wrapt, "BaseObjectProxy") else []))
+
+
+def _misplaced(endpoint: Any) -> bool:
+    """`@verwerkingsactie` sits above the route decorator: the framework registered the function
+    the decorator was given, so the route calls it undecorated and records nothing. Capture knows
+    that function by its annotation; a properly decorated endpoint is (or wraps) the decorator's
+    wrapt proxy instead."""
+    if endpoint is None or annotation_of(endpoint) is None:
+        return False
+    seen = endpoint
+    for _ in range(20):  # other decorators between the route and ours (functools.wraps chains)
+        if isinstance(seen, _PROXIES):
+            return False
+        seen = getattr(seen, "__wrapped__", None)
+        if seen is None:
+            return True
+    return False
+
+
+def misplaced_decorators(app: Any) -> list[str]:
+    """`METHOD /route` of every route whose `@verwerkingsactie` sits above its route decorator."""
+    try:
+        return [f"{method} {route}" for method, route, endpoint in _routes(app) if _misplaced(endpoint)]
+    except Exception:  # noqa: BLE001 - a check at the first request must never break the app
+        return []
+
+
+def warn_misplaced_decorators(app: Any) -> None:
+    """Log each route that records nothing because of the decorator order (at its first request)."""
+    for route in misplaced_decorators(app):
+        logger.error("route %s: @verwerkingsactie sits above the route decorator, so the route runs the "
+                     "undecorated function and records no verwerkingsactie; put @verwerkingsactie(...) "
+                     "under @app.get(...) / @app.route(...)", route)
+
+
 def coverage(app: Any, register: Register, rules: Rules | None) -> tuple[list[RouteCoverage], list[Any]]:
     """Every route with what records it, and the register's activities no route records."""
     found: list[RouteCoverage] = []
     for method, route, endpoint in _routes(app):
-        annotation = annotation_of(endpoint) if endpoint is not None else None
+        misplaced = _misplaced(endpoint)
+        annotation = annotation_of(endpoint) if endpoint is not None and not misplaced else None
         match = rules.for_route(method, route, {}) if rules is not None else None
-        if annotation is not None:
+        if misplaced and match is None:
+            by, key = "misplaced", None
+        elif annotation is not None:
             by, key = "decorator", annotation.activiteit or annotation.activiteit_id
         elif match is not None:
             by, key = "rule", match.rule.actie.get("activiteit") or match.rule.actie.get("verwerkingsactiviteit_id")
@@ -118,7 +164,9 @@ def _coverage_command(args: argparse.Namespace) -> int:
     width = max([len(r.route) for r in routes] + [5])
     print(f"routes of {args.app} ({len(routes)}):")
     for r in routes:
-        if r.activiteit is None:
+        if r.by == "misplaced":
+            what = "— no verwerkingsactie recorded: @verwerkingsactie sits above the route decorator"
+        elif r.activiteit is None:
             what = "— no verwerkingsactie recorded"
         elif r.activiteit_id is None:
             what = f"{r.by}: {r.activiteit!r} — NOT IN THE REGISTER"

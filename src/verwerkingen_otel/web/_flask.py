@@ -21,6 +21,7 @@ from ._rules import Rules, load_path
 from ._tenant import Resolution, resolver_for
 from ._wsgi import SCOPE_KEY, VerwerkingenWSGIMiddleware
 from ._body import body_cap, parse_body
+from ._coverage import warn_misplaced_decorators
 
 logger = logging.getLogger("verwerkingen_otel.web")
 
@@ -28,6 +29,7 @@ __all__ = ["Verwerkingen"]
 
 EXTENSION_KEY = "verwerkingen"
 ROUTES_CHECKED_KEY = "verwerkingen.routes_checked"
+DECORATORS_CHECKED_KEY = "verwerkingen.decorators_checked"
 
 
 class Verwerkingen:
@@ -58,11 +60,16 @@ class Verwerkingen:
             app.wsgi_app, exclude=self.exclude, rules=self.rules, rules_in_app=True,
             tenant=(lambda environ: self.tenant(flask.Request(environ))) if self.tenant is not None else None,
         )
-        if self.gebruiker is not None or self.rules is not None:  # else nothing to do per request
-            app.before_request(self._before_request)
+        app.before_request(self._before_request)
         app.register_error_handler(RecordingError, _recording_error)
 
     def _before_request(self) -> None:
+        app = flask.current_app
+        if not app.extensions.get(DECORATORS_CHECKED_KEY):
+            app.extensions[DECORATORS_CHECKED_KEY] = True  # first request: every route is registered
+            warn_misplaced_decorators(app)
+        if self.gebruiker is None and self.rules is None:  # nothing else to do per request
+            return
         request = flask.request
         scope: RequestScope | None = request.environ.get(SCOPE_KEY)
         if scope is None:  # excluded path
@@ -70,7 +77,6 @@ class Verwerkingen:
         scope.enter_gebruiker(run_gebruiker_hook(self.gebruiker, request))
         if self.rules is None or not len(self.rules) or request.url_rule is None:
             return
-        app = flask.current_app
         if not app.extensions.get(ROUTES_CHECKED_KEY):
             app.extensions[ROUTES_CHECKED_KEY] = True  # first request: every route is registered
             self.rules.warn_unknown_routes({r.rule for r in app.url_map.iter_rules()})

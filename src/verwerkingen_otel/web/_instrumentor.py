@@ -29,7 +29,12 @@ import sys
 from typing import Any, Collection
 
 import wrapt
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+
+try:
+    from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+except ModuleNotFoundError as exc:  # say which extra brings it, not only which module is missing
+    raise ModuleNotFoundError("VerwerkingenInstrumentor needs opentelemetry-instrumentation: "
+                              "pip install 'verwerkingen-otel[instrument]'", name=exc.name) from None
 
 from ..capture import ConfigurationError, current_pipeline, get_pipeline
 from ._rules import Rules, RulesError, load_path
@@ -69,8 +74,12 @@ class VerwerkingenInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             rules = self._rules(kwargs.get("rules"))
         except (RulesError, ConfigurationError) as exc:
             if _under_auto_instrumentation():
-                # opentelemetry-instrument would log and carry on unrecorded: stop instead.
-                raise SystemExit(f"verwerkingen-otel: {exc}") from None
+                # opentelemetry-instrument would log and carry on unrecorded: stop instead. Not by
+                # SystemExit: inside sitecustomize Python buries that under a "Fatal Python error"
+                # report and a traceback. Nothing of the app has run yet, so there is nothing to flush.
+                sys.stderr.write(f"verwerkingen-otel: {exc}\n")
+                sys.stderr.flush()
+                os._exit(1)
             raise
         exclude = kwargs.get("exclude")
         if exclude is None:

@@ -6,6 +6,7 @@ the worker acts on.
 
 from __future__ import annotations
 
+import logging
 import os
 
 from ...client import TransportError, VerwerkingenlogClient, failure_kind, parse_retry_after, safe_problem_text
@@ -13,6 +14,8 @@ from .._errors import AuthFailure, PermanentFailure, RetryableFailure
 from .._record import Record
 
 __all__ = ["ApiExporter"]
+
+logger = logging.getLogger("verwerkingen_otel.delivery")
 
 def _safe_title(title: object) -> str:
     """The log's problem title for our messages, which reach ordinary logs: masked like the
@@ -35,6 +38,11 @@ class ApiExporter:
                               verify=verify, cert=cert, max_connections=max_connections)
         self._api_url = api_url
         self._client = VerwerkingenlogClient(api_url, **self._settings)  # fails fast on bad settings
+        if client_id is None and token is None and cert is None:  # at configure(): a forgotten secret shows now
+            logger.warning("exporter %r sends no credentials to %s: a log that requires a token answers 401 and "
+                           "every action waits in the outbox; set VERWERKINGEN_CLIENT_ID and VERWERKINGEN_SECRET, "
+                           "or VERWERKINGEN_TOKEN (a destination: client_id with secret_env or secret_file, or "
+                           "token_env or token_file)", name, api_url)
         self._pid = os.getpid()
 
     @property
@@ -69,6 +77,9 @@ class ApiExporter:
         if kind == "auth":
             raise AuthFailure(f"HTTP {status} {title}".strip(), status=status, problem=problem)
         if kind == "permanent":
+            if status in (404, 405):  # a log never answers its own collection so: the URL is wrong
+                title = (f"{title.rstrip('.')}: no verwerkingenlog at {self._api_url}/verwerkingsacties; check the log's "
+                         f"base URL (VERWERKINGEN_API_URL, or api_url of the destination), usually ending in /api/v1")
             raise PermanentFailure(f"HTTP {status} {title}".strip(), problem=problem)
         # 1xx/3xx: a proxy or a wrong URL in between; not the log's verdict on this record.
         raise RetryableFailure(f"unexpected HTTP {status} from the log")

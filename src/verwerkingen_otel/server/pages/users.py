@@ -152,6 +152,10 @@ def add_command(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"verwerkingen-otel users add: {e}", file=sys.stderr)
         return 2
+    except EOFError:  # the prompt met the end of piped input
+        print("\nverwerkingen-otel users add: no password typed (input ended); a script gives it with "
+              "--password-stdin", file=sys.stderr)
+        return 2
     print(f"user {args.name} ({', '.join(roles)}) written to {args.users}")
     return 0
 
