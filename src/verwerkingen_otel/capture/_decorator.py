@@ -50,7 +50,15 @@ from ._clock import next_tijdstip_us, tijdstip_text
 from ._context import current_afnemer, current_gebruiker, request_var
 from ._errors import ConfigurationError
 from ._objects import ObjectSpec, Part, Placement
-from ._recording import bad_gebruiker, build_verwerkingsactie, error_type, root_context, signature_of, span_info
+from ._recording import (
+    action_values,
+    bad_gebruiker,
+    build_verwerkingsactie,
+    error_type,
+    root_context,
+    signature_of,
+    span_info,
+)
 from ._pipeline import Pipeline, current_pipeline, get_pipeline
 from ._settings import check_annotation
 from ._tenant import TenantFields, tenant_fields, tenant_of
@@ -116,7 +124,7 @@ class verwerkingsactie:
             if value is not None:
                 static[key] = value
         self._static = static
-        self._cached: tuple[Pipeline, dict[str, str], bool] | None = None
+        self._cached: tuple[Pipeline, dict[str, str], bool, dict[str, Any]] | None = None
         self._tenants_cached: tuple[Pipeline, dict[str, TenantFields]] | None = None
         self._label = repr(self.actie_naam) if self.actie_naam else "verwerkingsactie"
 
@@ -194,12 +202,13 @@ class verwerkingsactie:
 
     # -- the per-call path --------------------------------------------------------------------
 
-    def _base(self, pipeline: Pipeline) -> tuple[dict[str, str], bool]:
+    def _base(self, pipeline: Pipeline) -> tuple[dict[str, str], bool, dict[str, Any]]:
         """The attributes every call shares under `pipeline` (annotation, register, settings,
-        defaults), and whether the annotated activity is missing from the register."""
+        defaults), whether the annotated activity is missing from the register, and the typed
+        action's fields those attributes give (`action_values`)."""
         cached = self._cached
         if cached is not None and cached[0] is pipeline:
-            return cached[1], cached[2]
+            return cached[1], cached[2], cached[3]
         base = dict(self._static)
         base.update(pipeline.base_attributes)
         if self._verwerking_id is not None:
@@ -221,8 +230,9 @@ class verwerkingsactie:
         bewaartermijn = self._bewaartermijn or register_bewaartermijn or pipeline.settings.bewaartermijn
         if bewaartermijn is not None:
             base[BEWAARTERMIJN] = bewaartermijn
-        self._cached = (pipeline, base, unknown)
-        return base, unknown
+        values = action_values(base)
+        self._cached = (pipeline, base, unknown, values)
+        return base, unknown, values
 
     def _tenant_fields(self, pipeline: Pipeline, base: dict[str, str]) -> TenantFields:
         """The current tenant's fields for this annotation (RecordingError without a tenant)."""
@@ -253,7 +263,7 @@ class verwerkingsactie:
         for placement in placements:
             placement.collect(parts, instance, args, kwargs, self._label, strict)
 
-        base, unknown_activiteit = self._base(pipeline)
+        base, unknown_activiteit, base_values = self._base(pipeline)
         if unknown_activiteit:
             pipeline.count("unknown_activiteit")
         attributes = base.copy()
@@ -305,6 +315,9 @@ class verwerkingsactie:
         actie.attributes = attributes
         actie.tijdstip_us = us
         actie.pipeline = pipeline
+        # only the verwerkingId differs from the shared attributes: build_verwerkingsactie starts from their fields
+        simple = pipeline.tenants is None and parent is None and frame is None and afnemer is None and gebruiker is None
+        actie.base_values = base_values if simple else None
         actie._label = self._label
         actie._parts = parts
         actie._strict = strict
