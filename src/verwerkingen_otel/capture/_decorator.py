@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence
 
 import wrapt
 from opentelemetry.trace import Link, Status, StatusCode
+from opentelemetry.context import get_current as _get_current_context
 from opentelemetry.trace import get_current_span as _get_current_span
 
 from ..model import (
@@ -47,7 +48,7 @@ from ..model import (
 from ._actie import Actie, actie_var
 from ._activiteiten import activity_of, note_function, register_defaults
 from ._clock import next_tijdstip_us, tijdstip_text
-from ._context import current_afnemer, current_gebruiker, request_var
+from ._context import current_afnemer, gebruiker_var, request_var
 from ._errors import ConfigurationError
 from ._objects import ObjectSpec, Part, Placement
 from ._recording import (
@@ -274,7 +275,8 @@ class verwerkingsactie:
                 pipeline.count("unknown_activiteit")
         parent = actie_var.get()
         frame = verwerking_var.get()
-        afnemer = current_afnemer()
+        otel_context = _get_current_context()  # read once: for the afnemer and for the app's span
+        afnemer = current_afnemer(otel_context)
         if self._verwerking_id is None:
             if frame is not None:
                 attributes[VERWERKING_ID] = frame.verwerking_id
@@ -290,7 +292,7 @@ class verwerkingsactie:
                 attributes[VERWERKING_NAAM] = naam
         if frame is not None or afnemer is not None:
             self._from_context(attributes, frame, afnemer)
-        gebruiker = current_gebruiker()
+        gebruiker = gebruiker_var.get()  # current_gebruiker()
         if gebruiker is not None:
             if isinstance(gebruiker, str) and len(gebruiker) <= IDENTIFICATOR_MAX:
                 attributes[GEBRUIKER] = gebruiker
@@ -302,7 +304,7 @@ class verwerkingsactie:
 
         us = next_tijdstip_us()
         attributes[TIJDSTIP] = tijdstip_text(us)
-        app_span = _get_current_span().get_span_context()
+        app_span = _get_current_span(otel_context).get_span_context()
         span = pipeline.tracer.start_span(
             span_name,
             context=parent.span_context() if parent is not None else root_context(),
@@ -383,7 +385,8 @@ class verwerkingsactie:
                 span.set_attribute(ERROR_TYPE, error_type(exc))
             pipeline = actie.pipeline
             if parts:
-                span.set_attribute(VERWERKTE_OBJECTEN, objects_json([text for _, text in parts]))
+                objects = "[" + parts[0][1] + "]" if len(parts) == 1 else objects_json([text for _, text in parts])
+                span.set_attribute(VERWERKTE_OBJECTEN, objects)  # one object: the text objects_json makes, no list
                 pipeline.record(build_verwerkingsactie(actie, parts),
                                 span_info(span, exc) if pipeline.wants_span else None)
             else:
