@@ -205,6 +205,22 @@ def test_new_uuid4_is_a_version_4_uuid() -> None:
         assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and str(parsed) == text
 
 
+def test_new_uuid4_keeps_every_random_digit_random() -> None:
+    """Each of the 30 random hex places takes every digit, the variant place each of 89ab, and
+    the UUIDs are not one block repeated: no place is fixed by the block-wise formatting."""
+    texts = [new_uuid4() for _ in range(1200)]  # several blocks of random bytes
+    fixed = {8: "-", 13: "-", 14: "4", 18: "-", 23: "-"}
+    for place in range(36):
+        seen = {text[place] for text in texts}
+        if place in fixed:
+            assert seen == {fixed[place]}
+        elif place == 19:
+            assert seen == set("89ab")
+        else:
+            assert seen == set("0123456789abcdef"), place
+    assert len({text[:8] for text in texts}) > 1150  # 32 random bits: a repeat among 1200 is rare
+
+
 # --- bodies ------------------------------------------------------------------------------------
 
 

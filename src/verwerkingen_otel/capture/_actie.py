@@ -38,12 +38,14 @@ class Actie:
     attributes this action's span started with; the properties read them from there.
     """
 
-    __slots__ = ("span", "attributes", "tijdstip_us", "pipeline", "_label", "_parts", "_strict", "_token", "_context")
+    __slots__ = ("span", "attributes", "tijdstip_us", "pipeline", "base_values", "_label", "_parts", "_strict", "_token",
+                 "_context")
 
     span: Span
     attributes: dict[str, str]
     tijdstip_us: int
     pipeline: Any  # the Pipeline the action began under: it records the action too
+    base_values: dict[str, Any] | None  # the typed action's fields shared by its annotation, when they hold
     _label: str
     _parts: list[Part]
     _strict: bool

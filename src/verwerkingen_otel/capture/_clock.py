@@ -11,6 +11,7 @@ import time
 __all__ = ["next_tijdstip_us", "tijdstip_of", "tijdstip_text"]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_timedelta = dt.timedelta
 _clock_lock = threading.Lock()
 _last_us = 0
 
@@ -36,7 +37,7 @@ if hasattr(os, "register_at_fork"):  # a child must not inherit a lock held at f
 
 
 def tijdstip_of(us: int) -> dt.datetime:
-    return _EPOCH + dt.timedelta(microseconds=us)
+    return _EPOCH + _timedelta(0, 0, us)  # positional: cheaper than microseconds=us
 
 
 _iso_second = (-1, "")

@@ -81,15 +81,16 @@ AFNEMER_KEY = otel_context.create_key("verwerkingen-afnemer")
 """Where the propagator's `extract` leaves the afnemer in an OpenTelemetry Context."""
 
 
-def current_afnemer() -> Afnemer | None:
+def current_afnemer(context: otel_context.Context | None = None) -> Afnemer | None:
     """The afnemer of the request being handled, if any.
 
     Set by our middleware; else the one the `verwerkingen` propagator extracted into the
-    current OpenTelemetry Context (an app instrumented by opentelemetry-instrumentation-*).
+    current OpenTelemetry Context (an app instrumented by opentelemetry-instrumentation-*), or
+    into `context` when given (the current one, already read by the caller).
     """
     afnemer = afnemer_var.get()
     if afnemer is None:
-        value = otel_context.get_value(AFNEMER_KEY)
+        value = otel_context.get_value(AFNEMER_KEY, context)
         if isinstance(value, Afnemer):
             return value
     return afnemer

@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence
 
 import wrapt
 from opentelemetry.trace import Link, Status, StatusCode
+from opentelemetry.context import get_current as _get_current_context
 from opentelemetry.trace import get_current_span as _get_current_span
 
 from ..model import (
@@ -47,10 +48,18 @@ from ..model import (
 from ._actie import Actie, actie_var
 from ._activiteiten import activity_of, note_function, register_defaults
 from ._clock import next_tijdstip_us, tijdstip_text
-from ._context import current_afnemer, current_gebruiker, request_var
+from ._context import current_afnemer, gebruiker_var, request_var
 from ._errors import ConfigurationError
 from ._objects import ObjectSpec, Part, Placement
-from ._recording import bad_gebruiker, build_verwerkingsactie, error_type, root_context, signature_of, span_info
+from ._recording import (
+    action_values,
+    bad_gebruiker,
+    build_verwerkingsactie,
+    error_type,
+    root_context,
+    signature_of,
+    span_info,
+)
 from ._pipeline import Pipeline, current_pipeline, get_pipeline
 from ._settings import check_annotation
 from ._tenant import TenantFields, tenant_fields, tenant_of
@@ -116,7 +125,7 @@ class verwerkingsactie:
             if value is not None:
                 static[key] = value
         self._static = static
-        self._cached: tuple[Pipeline, dict[str, str], bool] | None = None
+        self._cached: tuple[Pipeline, dict[str, str], bool, dict[str, Any]] | None = None
         self._tenants_cached: tuple[Pipeline, dict[str, TenantFields]] | None = None
         self._label = repr(self.actie_naam) if self.actie_naam else "verwerkingsactie"
 
@@ -194,12 +203,13 @@ class verwerkingsactie:
 
     # -- the per-call path --------------------------------------------------------------------
 
-    def _base(self, pipeline: Pipeline) -> tuple[dict[str, str], bool]:
+    def _base(self, pipeline: Pipeline) -> tuple[dict[str, str], bool, dict[str, Any]]:
         """The attributes every call shares under `pipeline` (annotation, register, settings,
-        defaults), and whether the annotated activity is missing from the register."""
+        defaults), whether the annotated activity is missing from the register, and the typed
+        action's fields those attributes give (`action_values`)."""
         cached = self._cached
         if cached is not None and cached[0] is pipeline:
-            return cached[1], cached[2]
+            return cached[1], cached[2], cached[3]
         base = dict(self._static)
         base.update(pipeline.base_attributes)
         if self._verwerking_id is not None:
@@ -221,8 +231,9 @@ class verwerkingsactie:
         bewaartermijn = self._bewaartermijn or register_bewaartermijn or pipeline.settings.bewaartermijn
         if bewaartermijn is not None:
             base[BEWAARTERMIJN] = bewaartermijn
-        self._cached = (pipeline, base, unknown)
-        return base, unknown
+        values = action_values(base)
+        self._cached = (pipeline, base, unknown, values)
+        return base, unknown, values
 
     def _tenant_fields(self, pipeline: Pipeline, base: dict[str, str]) -> TenantFields:
         """The current tenant's fields for this annotation (RecordingError without a tenant)."""
@@ -253,7 +264,7 @@ class verwerkingsactie:
         for placement in placements:
             placement.collect(parts, instance, args, kwargs, self._label, strict)
 
-        base, unknown_activiteit = self._base(pipeline)
+        base, unknown_activiteit, base_values = self._base(pipeline)
         if unknown_activiteit:
             pipeline.count("unknown_activiteit")
         attributes = base.copy()
@@ -264,7 +275,8 @@ class verwerkingsactie:
                 pipeline.count("unknown_activiteit")
         parent = actie_var.get()
         frame = verwerking_var.get()
-        afnemer = current_afnemer()
+        otel_context = _get_current_context()  # read once: for the afnemer and for the app's span
+        afnemer = current_afnemer(otel_context)
         if self._verwerking_id is None:
             if frame is not None:
                 attributes[VERWERKING_ID] = frame.verwerking_id
@@ -280,7 +292,7 @@ class verwerkingsactie:
                 attributes[VERWERKING_NAAM] = naam
         if frame is not None or afnemer is not None:
             self._from_context(attributes, frame, afnemer)
-        gebruiker = current_gebruiker()
+        gebruiker = gebruiker_var.get()  # current_gebruiker()
         if gebruiker is not None:
             if isinstance(gebruiker, str) and len(gebruiker) <= IDENTIFICATOR_MAX:
                 attributes[GEBRUIKER] = gebruiker
@@ -292,7 +304,7 @@ class verwerkingsactie:
 
         us = next_tijdstip_us()
         attributes[TIJDSTIP] = tijdstip_text(us)
-        app_span = _get_current_span().get_span_context()
+        app_span = _get_current_span(otel_context).get_span_context()
         span = pipeline.tracer.start_span(
             span_name,
             context=parent.span_context() if parent is not None else root_context(),
@@ -305,6 +317,9 @@ class verwerkingsactie:
         actie.attributes = attributes
         actie.tijdstip_us = us
         actie.pipeline = pipeline
+        # only the verwerkingId differs from the shared attributes: build_verwerkingsactie starts from their fields
+        simple = pipeline.tenants is None and parent is None and frame is None and afnemer is None and gebruiker is None
+        actie.base_values = base_values if simple else None
         actie._label = self._label
         actie._parts = parts
         actie._strict = strict
@@ -370,7 +385,8 @@ class verwerkingsactie:
                 span.set_attribute(ERROR_TYPE, error_type(exc))
             pipeline = actie.pipeline
             if parts:
-                span.set_attribute(VERWERKTE_OBJECTEN, objects_json([text for _, text in parts]))
+                objects = "[" + parts[0][1] + "]" if len(parts) == 1 else objects_json([text for _, text in parts])
+                span.set_attribute(VERWERKTE_OBJECTEN, objects)  # one object: the text objects_json makes, no list
                 pipeline.record(build_verwerkingsactie(actie, parts),
                                 span_info(span, exc) if pipeline.wants_span else None)
             else:

@@ -16,6 +16,7 @@ from ..model import (
     IDENTIFICATOR_MAX,
     SCALAR_ATTRIBUTES,
     VERTROUWELIJKHEID,
+    VERWERKING_ID,
     FieldError,
     ValidationError,
     Vertrouwelijkheid,
@@ -27,7 +28,9 @@ from ._clock import tijdstip_of
 from ._context import current_inbound_trace
 from ._objects import Part
 
-__all__ = ["bad_gebruiker", "build_verwerkingsactie", "error_type", "root_context", "signature_of", "span_info"]
+__all__ = [
+    "action_values", "bad_gebruiker", "build_verwerkingsactie", "error_type", "root_context", "signature_of", "span_info",
+]
 
 logger = logging.getLogger("verwerkingen_otel.capture")
 
@@ -78,12 +81,27 @@ def bad_gebruiker(label: str, strict: bool) -> None:
     logger.warning("verwerkingsactie %s: gebruiker %s; recorded without gebruiker", label, reason)
 
 
-def build_verwerkingsactie(actie: Actie, parts: list[Part]) -> Verwerkingsactie:
-    """The typed action from what capture collected: every value was validated when it came in."""
-    attributes = actie.attributes
+def action_values(attributes: dict[str, str]) -> dict[str, Any]:
+    """The typed action's fields held in span attributes (tijdstip and objects still to fill)."""
     get = attributes.get
     values: dict[str, Any] = {field: get(key) for field, key in SCALAR_ATTRIBUTES}
     values["vertrouwelijkheid"] = _VERTROUWELIJKHEDEN[attributes[VERTROUWELIJKHEID]]
+    return values
+
+
+def build_verwerkingsactie(actie: Actie, parts: list[Part]) -> Verwerkingsactie:
+    """The typed action from what capture collected: every value was validated when it came in.
+
+    An action whose attributes are its annotation's shared ones plus only its verwerkingId (no
+    tenant, caller, verwerking, parent or gebruiker: `actie.base_values` set) starts from the
+    fields made once from those shared attributes, instead of mapping every attribute again.
+    """
+    base_values = actie.base_values
+    if base_values is None:
+        values = action_values(actie.attributes)
+    else:
+        values = base_values.copy()
+        values["verwerking_id"] = actie.attributes[VERWERKING_ID]
     values["tijdstip"] = tijdstip_of(actie.tijdstip_us)
-    values["verwerkte_objecten"] = tuple([obj for obj, _ in parts])
+    values["verwerkte_objecten"] = (parts[0][0],) if len(parts) == 1 else tuple([obj for obj, _ in parts])
     return Verwerkingsactie.from_trusted(values)

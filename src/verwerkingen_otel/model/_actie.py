@@ -78,10 +78,8 @@ class VerwerktObject:
     verwerkte_soorten_gegevens: tuple[VerwerktSoortGegeven, ...] = ()
     verwerkt_object_id: str | None = None  # set by the log; used by the server to match on PUT
 
-    @classmethod
-    def from_trusted(cls, values: dict[str, Any]) -> VerwerktObject:
-        """Build from validated values holding every field, skipping the frozen __init__."""
-        return _fill(cls, values)
+    # from_trusted(values): build from validated values holding every field, skipping the frozen
+    # __init__; set below the class (`_trusted`)
 
     def to_api(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -136,24 +134,9 @@ class Verwerkingsactie:
     def with_values(self, **changes: Any) -> Verwerkingsactie:
         return replace(self, **changes)
 
-    @classmethod
-    def from_trusted(cls, values: dict[str, Any]) -> Verwerkingsactie:
-        """Build from values that were validated before (capture's own), for the request path.
-
-        `values` must hold every field. The per-field checks and the frozen __init__ (one
-        object.__setattr__ per field) are skipped.
-        """
-        return _fill(cls, values)
-
-
-def _fill(cls: type[Any], values: dict[str, Any]) -> Any:
-    if len(values) != _FIELD_COUNTS[cls]:  # a cheap guard against a field left out (a bug of ours)
-        raise TypeError(f"{cls.__name__}.from_trusted needs every field, got {sorted(values)}")
-    if not _FILLABLE[cls]:
-        return cls(**values)
-    obj = object.__new__(cls)
-    obj.__dict__.update(values)
-    return obj
+    # from_trusted(values): build from values that were validated before (capture's own), for the
+    # request path. `values` must hold every field. The per-field checks and the frozen __init__
+    # (one object.__setattr__ per field) are skipped. Set below the class (`_trusted`).
 
 
 _FIELD_NAMES: dict[type, set[str]] = {
@@ -164,6 +147,31 @@ _FILLABLE: dict[type, bool] = {
     cls: not hasattr(cls, "__slots__") and not hasattr(cls, "__post_init__") for cls in _FIELD_NAMES
 }
 """Plain frozen dataclasses can be filled through __dict__; anything else goes through __init__."""
+
+
+def _trusted(cls: type[Any]) -> Callable[[dict[str, Any]], Any]:
+    """`cls.from_trusted`: one plain function per class (it runs per action on the request path)."""
+    count = _FIELD_COUNTS[cls]
+    new = object.__new__
+
+    def from_trusted(values: dict[str, Any]) -> Any:
+        if len(values) != count:  # a cheap guard against a field left out (a bug of ours)
+            raise TypeError(f"{cls.__name__}.from_trusted needs every field, got {sorted(values)}")
+        obj = new(cls)
+        obj.__dict__.update(values)
+        return obj
+
+    def checked(values: dict[str, Any]) -> Any:
+        if len(values) != count:
+            raise TypeError(f"{cls.__name__}.from_trusted needs every field, got {sorted(values)}")
+        return cls(**values)
+
+    return from_trusted if _FILLABLE[cls] else checked
+
+
+# a staticmethod, not a ClassVar annotation in the class: that would be one of __dataclass_fields__
+VerwerktObject.from_trusted = staticmethod(_trusted(VerwerktObject))  # type: ignore[attr-defined]
+Verwerkingsactie.from_trusted = staticmethod(_trusted(Verwerkingsactie))  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
