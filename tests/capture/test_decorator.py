@@ -351,6 +351,16 @@ def test_verwerkingsactie_decorates_only_callables() -> None:
         vo.verwerkingsactie(actie_naam="x")(42)  # type: ignore[arg-type]
 
 
+def test_the_decorator_without_its_parentheses_says_how_to_write_it() -> None:
+    with pytest.raises(vo.ConfigurationError) as info:
+        @vo.verwerkingsactie  # type: ignore[arg-type]
+        def raadplegen(bsn: str) -> None:
+            pass
+    assert str(info.value) == (
+        'actie_naam: verwerkingsactie takes its arguments first: write @verwerkingsactie("Raadplegen persoon", …), '
+        "with parentheses, above test_the_decorator_without_its_parentheses_says_how_to_write_it.<locals>.raadplegen")
+
+
 def test_generator_functions_are_refused() -> None:
     def gen() -> Any:
         yield 1

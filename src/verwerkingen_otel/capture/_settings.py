@@ -244,6 +244,10 @@ def check_annotation(name: str, value: Any) -> Any:
     """
     if value is None:
         return None
+    if name == "actie_naam" and callable(value):  # `@vo.verwerkingsactie` written without its call
+        raise ConfigurationError(name, "verwerkingsactie takes its arguments first: write "
+                                       "@verwerkingsactie(\"Raadplegen persoon\", …), with parentheses, "
+                                       f"above {getattr(value, '__qualname__', 'the function')}")
     try:
         if name in ("verwerking_id", "verwerkingsactiviteit_id"):
             return check_uuid(str(value) if isinstance(value, uuid.UUID) else value)
