@@ -126,7 +126,7 @@ class verwerkingsactie:
                 static[key] = value
         self._static = static
         self._cached: tuple[Pipeline, dict[str, str], bool, dict[str, Any]] | None = None
-        self._tenants_cached: tuple[Pipeline, dict[str, TenantFields]] | None = None
+        self._tenants_cached: tuple[Pipeline, dict[str, tuple[TenantFields, dict[str, Any]]]] | None = None
         self._label = repr(self.actie_naam) if self.actie_naam else "verwerkingsactie"
 
     # -- decorator ----------------------------------------------------------------------------
@@ -235,20 +235,22 @@ class verwerkingsactie:
         self._cached = (pipeline, base, unknown, values)
         return base, unknown, values
 
-    def _tenant_fields(self, pipeline: Pipeline, base: dict[str, str]) -> TenantFields:
-        """The current tenant's fields for this annotation (RecordingError without a tenant)."""
+    def _tenant_fields(self, pipeline: Pipeline, base: dict[str, str]) -> tuple[TenantFields, dict[str, Any]]:
+        """The tenant's fields for this annotation and the typed action's fields they give."""
         assert pipeline.tenants is not None
         tenant = tenant_of(pipeline.tenants)
         cached = self._tenants_cached
         if cached is None or cached[0] is not pipeline:
             cached = self._tenants_cached = (pipeline, {})
-        fields = cached[1].get(tenant.name)
-        if fields is None:
-            fields = cached[1][tenant.name] = tenant_fields(
+        found = cached[1].get(tenant.name)
+        if found is None:
+            fields = tenant_fields(
                 tenant, pipeline.tenant_registers.get(tenant.name), pipeline.register, base,
                 (self._activiteit, self._activiteit_id), vertrouwelijk_given=self._vertrouwelijkheid is _VERTROUWELIJK,
                 bewaartermijn_given=self._bewaartermijn is not None, label=self._label)
-        return fields
+            fields.apply(applied := dict(base))
+            found = cached[1][tenant.name] = (fields, action_values(applied))
+        return found
 
     def _begin(
         self,
@@ -269,7 +271,7 @@ class verwerkingsactie:
             pipeline.count("unknown_activiteit")
         attributes = base.copy()
         if pipeline.tenants is not None:  # a service for several organisations: this tenant's fields
-            fields = self._tenant_fields(pipeline, base)
+            fields, base_values = self._tenant_fields(pipeline, base)
             fields.apply(attributes)
             if fields.unknown:
                 pipeline.count("unknown_activiteit")
@@ -318,7 +320,7 @@ class verwerkingsactie:
         actie.tijdstip_us = us
         actie.pipeline = pipeline
         # only the verwerkingId differs from the shared attributes: build_verwerkingsactie starts from their fields
-        simple = pipeline.tenants is None and parent is None and frame is None and afnemer is None and gebruiker is None
+        simple = parent is None and frame is None and afnemer is None and gebruiker is None
         actie.base_values = base_values if simple else None
         actie._label = self._label
         actie._parts = parts
