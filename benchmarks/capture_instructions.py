@@ -81,12 +81,18 @@ def instructions(script: str, case: str, calls: int) -> int:
         return int(match.group(1))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def callgrind_options(description: str) -> argparse.Namespace:
+    """`--calls N`; stops at once, saying how to install it, when valgrind is missing."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--calls", type=int, default=2000)
     options = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    return options
+
+
+def main() -> None:
+    options = callgrind_options(__doc__.splitlines()[0])
     with tempfile.TemporaryDirectory() as tmp:
         script = os.path.join(tmp, "case.py")
         with open(script, "w", encoding="utf-8") as f:

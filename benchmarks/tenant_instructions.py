@@ -11,16 +11,14 @@ tenant, applying its fields (worked out once per tenant and annotation) and rout
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import shutil
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from capture_instructions import instructions  # noqa: E402
+from capture_instructions import callgrind_options, instructions  # noqa: E402
 
 CASE = r'''
 import json, os, sys
@@ -73,11 +71,7 @@ def write_files(tmp: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=2000)
-    options = parser.parse_args()
-    if shutil.which("valgrind") is None:
-        raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    options = callgrind_options(__doc__.splitlines()[0])
     with tempfile.TemporaryDirectory() as tmp:
         write_files(tmp)
         os.environ["TENANT_BENCH_DIR"] = tmp

@@ -9,6 +9,7 @@ process carrying this run's marker is alive, and its temporary directory is gone
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -18,6 +19,7 @@ import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import psutil
 import pytest
@@ -257,12 +259,18 @@ def test_demo_finds_the_brp_logregel_by_pseudonym_through_the_lezen_api(demo: Ru
     assert "999992004" not in section.split("--bsn 999992004", 1)[1]  # only the command line names the BSN
 
 
-def test_port_in_use_fails_nonzero_and_stops_what_started() -> None:
-    """The gemeente cannot bind: the logs and the provider were already up and must be stopped."""
+@contextlib.contextmanager
+def taken_port() -> Iterator[int]:
+    """A loopback port something else listens on for the duration of the block."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        port = taken.getsockname()[1]
+        yield taken.getsockname()[1]
+
+
+def test_port_in_use_fails_nonzero_and_stops_what_started() -> None:
+    """The gemeente cannot bind: the logs and the provider were already up and must be stopped."""
+    with taken_port() as port:
         run = run_demo("--consumer-port", str(port))
         assert run.returncode == 1, run.stdout + run.stderr
         assert "DEMO FAILED: gemeente exited with code" in run.stderr
@@ -278,10 +286,7 @@ def test_port_in_use_fails_nonzero_and_stops_what_started() -> None:
 
 def test_brp_log_port_in_use_fails_nonzero_naming_that_log() -> None:
     """The BRP's log cannot bind: the demo stops at step 1 naming it, and the gemeente's log is stopped."""
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
+    with taken_port() as port:
         run = run_demo("--brp-log-port", str(port))
         assert run.returncode == 1, run.stdout + run.stderr
         assert "DEMO FAILED: BRP-log exited with code" in run.stderr
