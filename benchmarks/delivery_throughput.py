@@ -15,7 +15,6 @@ Target: (2) >= 0.8 x (1).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import subprocess

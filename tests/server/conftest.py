@@ -196,3 +196,13 @@ def full_put_body(current: dict[str, Any], **changes: Any) -> dict[str, Any]:
     ]
     body.update(changes)
     return body
+
+
+@pytest.fixture
+def browser(tmp_path: Any) -> Iterator[Any]:
+    """A real headless Chromium with a fresh profile (tests/support/browser.py), quit afterwards."""
+    from tests.support.browser import Browser
+
+    b = Browser(tmp_path)
+    yield b
+    b.quit()

@@ -86,11 +86,20 @@ def seed_actions(server: LogServer) -> dict[str, str]:
         actie(BSN, huwelijk, "Oude raadpleging", "2019-06-01T09:00:00+02:00", HUWELIJK),
         actie(OTHER_BSN, huwelijk, "Raadplegen getuige", "2024-03-01T10:05:00+01:00", HUWELIJK),
     ]
-    with httpx.Client(base_url=server.api_url, headers={"Authorization": "Bearer " + mint_token("app", SECRET)}) as c:
-        for body in bodies:
-            r = c.post("/verwerkingsacties", json=body)
-            assert r.status_code == 201, r.text
+    with log_client(server) as c:
+        post_all(c, bodies)
     return {huwelijk[1]: huwelijk[0], bijstand[1]: bijstand[0]}
+
+
+def log_client(server: LogServer) -> httpx.Client:
+    """An httpx client of the log's API as the `app` client (every scope)."""
+    return httpx.Client(base_url=server.api_url, headers={"Authorization": "Bearer " + mint_token("app", SECRET)})
+
+
+def post_all(client: httpx.Client, bodies: list[dict[str, Any]]) -> None:
+    for body in bodies:
+        r = client.post("/verwerkingsacties", json=body)
+        assert r.status_code == 201, r.text
 
 
 def inzage_actions(server: LogServer, bsn: str = BSN) -> int:

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from tests.server.pages_support import BIJSTAND, BSN, HUWELIJK, OTHER_BSN, PASSWORDS, SECRET, actie, seed_actions
-from tests.server.pages_support import start_server
+from tests.server.pages_support import log_client, post_all, start_server
 from tests.support.logserver import LogServer, mint_token
 
 PEER_CLIENT = "centraal-inzage"
@@ -76,10 +76,8 @@ def seed_peer(peer: LogServer, huwelijk: str) -> None:
         actie(OTHER_BSN, schuldhulp, "Andermans dossier", "2024-03-05T09:00:00+01:00", BIJSTAND),
         actie(BSN, schuldhulp, "Vorig jaar", "2023-12-31T23:30:00+01:00", BIJSTAND),
     ]
-    with httpx.Client(base_url=peer.api_url, headers={"Authorization": "Bearer " + mint_token("app", SECRET)}) as c:
-        for body in bodies:
-            r = c.post("/verwerkingsacties", json=body)
-            assert r.status_code == 201, r.text
+    with log_client(peer) as c:
+        post_all(c, bodies)
         # lifting the confidentiality of the intake: stored as `opgeheven`
         r = c.patch("/verwerkingsacties", params={"verwerkingId": intake[0]}, json={"vertrouwelijkheid": "normaal"})
         assert r.status_code == 204, r.text

@@ -33,13 +33,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LogServer]:
     srv.stop()
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Browser]:
-    b = Browser(tmp_path)
-    yield b
-    b.quit()
-
-
 def screenshot(browser: Browser, tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     browser.screenshot(path)

@@ -34,13 +34,6 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
         server.stop()
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Browser]:
-    b = Browser(tmp_path)
-    yield b
-    b.quit()
-
-
 def login_and_search(browser: Browser, federation: Federation, user: str) -> None:
     browser.driver.get(f"{federation.front.base_url}/inzage")
     browser.fill("#gebruiker", user)

@@ -14,7 +14,6 @@ import json
 import socket
 import time
 import uuid
-from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import quote, quote_from_bytes
 

@@ -9,7 +9,6 @@ Messages never echo a value: a value may be a secret or a BSN.
 from __future__ import annotations
 
 import difflib
-import importlib
 import logging
 import os
 import uuid
