@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +16,8 @@ from typing import Any, Iterable, Mapping
 import jwt
 
 from .errors import ApiError, ConfigError
+from .toml_files import read_toml
 
-if sys.version_info >= (3, 11):  # pragma: no cover - depends on interpreter
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 log = logging.getLogger("verwerkingen_otel.server.auth")
 
@@ -70,14 +66,7 @@ def expand(scopes: Iterable[str]) -> frozenset[str]:
 
 def load_clients(path: Path, *, option: str = "--clients") -> dict[str, Client]:
     """Read the clients TOML file (`[clients.<id>] secret=…, scopes=[…]`); errors name `option`."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{option}: file {str(path)!r} does not exist") from None
-    except OSError as e:
-        raise ConfigError(f"{option}: cannot read {str(path)!r}: {e.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{option}: {str(path)!r} is not valid TOML: {e}") from None
+    data = read_toml(path, option)
     table = data.get("clients")
     if not isinstance(table, dict) or not table:
         raise ConfigError(f"{option}: {str(path)!r} defines no [clients.<id>] tables")

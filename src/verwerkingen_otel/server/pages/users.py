@@ -25,11 +25,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from ..errors import ConfigError
+from ..toml_files import read_toml
 
-if sys.version_info >= (3, 11):  # pragma: no cover - depends on interpreter
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 ROLES = ("inzage", "inzage-vertrouwelijk")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -55,14 +52,7 @@ class User:
 
 def load_users(path: Path, *, option: str = "--users") -> dict[str, User]:
     """Read and check the users file; errors name `option` and the user, never a hash."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{option}: file {str(path)!r} does not exist") from None
-    except OSError as e:
-        raise ConfigError(f"{option}: cannot read {str(path)!r}: {e.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{option}: {str(path)!r} is not valid TOML: {e}") from None
+    data = read_toml(path, option)
     table = data.get("users", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{option}: `users` must be a table of [users.<name>]")
