@@ -124,6 +124,10 @@ def configure_error(**settings: object) -> str:
     ('[destinations.centraal]\nexporters = ["memory"]\n[[routes]]\nactiviteit = "Beoordelen bijstandsaanvraag"\n'
      'destinations = ["centraal"]\n', "routes[1] activiteit", "needs the register of processing activities"),
     ('[routes]\n', "destinations", "the file names no destination"),
+    ('[destinations.c]\nexporters = ["memory"]\n[logs.d]\n', "logs",
+     "unknown section; expected [destinations.*] and [[routes]]"),
+    ('[destinations."c/d"]\nexporters = ["memory"]\n', "[destinations.c/d]",
+     "a destination's name is letters, digits, `_`, `-` or `.` (at most 64)"),
     ('[destinations.centraal\n', "", "is not valid TOML"),
 ])
 def test_every_mistake_names_the_setting_file_section_and_key(tmp_path: Path, body: str, where: str,
@@ -360,6 +364,11 @@ def test_unique_action_ids_are_not_shared_between_lanes(tmp_path: Path) -> None:
     ('[resolver]\nheader = "X Gemeente"\n[tenants.a]\noin = "00000001002220647000"\n',
      "[resolver] header", "must be an HTTP header name"),
     ('[tenants.a]\noin = "00000001002220647000"\nbewaartermijn = "10"\n', "[tenants.a] bewaartermijn", "ISO 8601"),
+    ('[gemeenten.a]\noin = "00000001002220647000"\n', "gemeenten",
+     "unknown section; expected [resolver] and [tenants.*]"),
+    ('[resolver]\nheader = "X-Gemeente"\n', "tenants", "the file names no tenant ([tenants.<name>])"),
+    ('[tenants."a b"]\noin = "00000001002220647000"\n', '[tenants.a b]',
+     "a tenant's name is letters, digits, `_`, `-` or `.` (at most 64)"),
 ])
 def test_every_tenants_file_mistake_names_file_tenant_and_key(tmp_path: Path, body: str, where: str,
                                                               reason: str) -> None:

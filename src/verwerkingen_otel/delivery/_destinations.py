@@ -25,7 +25,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 __all__ = ["DESTINATION_EXPORTERS", "Destination", "DestinationsError", "DestinationsFile", "Route",
-           "load_destinations", "read_toml"]
+           "load_destinations", "named_tables", "read_toml"]
 
 DESTINATION_EXPORTERS = ("api", "console", "memory")
 """What a destination can be delivered by; `api` (the log's Bewerking API) when not named."""
@@ -99,6 +99,24 @@ def read_toml(path: str, setting: str) -> dict[str, Any]:
         raise DestinationsError(path, f"cannot be read ({type(exc).__name__})") from None
     except tomllib.TOMLDecodeError as exc:
         raise DestinationsError(path, f"is not valid TOML ({exc})") from None
+
+
+def named_tables(path: str, doc: Mapping[str, Any], section: str, sections: tuple[str, str], noun: str,
+                 ) -> dict[str, Any]:
+    """The `[<section>.<name>]` tables of a file that may hold only `sections` (their spelling in
+    messages); DestinationsError for another section, none of these tables, or a bad name."""
+    allowed = {s.strip("[]").split(".")[0] for s in sections}
+    unknown = sorted(set(doc) - allowed)
+    if unknown:
+        raise DestinationsError(f"{path}: {unknown[0]}", f"unknown section; expected {sections[0]} and {sections[1]}")
+    tables = doc.get(section)
+    if not isinstance(tables, dict) or not tables:
+        raise DestinationsError(f"{path}: {section}", f"the file names no {noun} ([{section}.<name>])")
+    for name in tables:
+        if not _NAME.match(name):
+            raise DestinationsError(f"{path}: [{section}.{name}]", f"a {noun}'s name is letters, digits, "
+                                    "`_`, `-` or `.` (at most 64)")
+    return tables
 
 
 def read_secret(where: str, key: str, value: object, environ: Mapping[str, str]) -> str:
@@ -249,18 +267,9 @@ def load_destinations(path: str, environ: Mapping[str, str] | None = None,
     """Read and check the whole file; secrets are read from their env vars / files now."""
     environ = os.environ if environ is None else environ
     doc = read_toml(path, setting)
-    unknown = sorted(set(doc) - {"destinations", "routes"})
-    if unknown:
-        raise DestinationsError(f"{path}: {unknown[0]}", "unknown section; expected [destinations.*] and [[routes]]")
-    tables = doc.get("destinations")
-    if not isinstance(tables, dict) or not tables:
-        raise DestinationsError(f"{path}: destinations", "the file names no destination ([destinations.<name>])")
-    destinations: dict[str, Destination] = {}
-    for name, table in tables.items():
-        if not _NAME.match(name):
-            raise DestinationsError(f"{path}: [destinations.{name}]", "a destination's name is letters, digits, "
-                                    "`_`, `-` or `.` (at most 64)")
-        destinations[name] = _destination(f"{path}: [destinations.{name}]", name, table, environ)
+    tables = named_tables(path, doc, "destinations", ("[destinations.*]", "[[routes]]"), "destination")
+    destinations = {name: _destination(f"{path}: [destinations.{name}]", name, table, environ)
+                    for name, table in tables.items()}
     raw_routes = doc.get("routes", [])
     if not isinstance(raw_routes, list):
         raise DestinationsError(f"{path}: routes", "must be an array of tables ([[routes]])")

@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
 from ..model import InvalidValue, check_duration, check_oin, check_text, check_uuid
-from ._destinations import DestinationsError, read_toml
+from ._destinations import DestinationsError, named_tables, read_toml
 
 __all__ = ["Tenant", "TenantsFile", "current_tenant", "load_tenants", "tenant_var", "use_tenant"]
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 _HEADER = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _TENANT_KEYS = frozenset({"oin", "hosts", "destination", "register", "systeem", "gegevensbron",
                           "bewaartermijn", "verwerkingsactiviteiten"})
@@ -114,18 +113,10 @@ def _tenant(path: str, name: str, table: object, destinations: Mapping[str, Any]
 def load_tenants(path: str, destinations: Mapping[str, Any] | None = None) -> TenantsFile:
     """Read and check the tenants file; `destinations` are the names a tenant may route to."""
     doc = read_toml(path, "VERWERKINGEN_TENANTS")
-    unknown = sorted(set(doc) - {"resolver", "tenants"})
-    if unknown:
-        raise DestinationsError(f"{path}: {unknown[0]}", "unknown section; expected [resolver] and [tenants.*]")
-    tables = doc.get("tenants")
-    if not isinstance(tables, dict) or not tables:
-        raise DestinationsError(f"{path}: tenants", "the file names no tenant ([tenants.<name>])")
+    tables = named_tables(path, doc, "tenants", ("[resolver]", "[tenants.*]"), "tenant")
     tenants: dict[str, Tenant] = {}
     by_host: dict[str, str] = {}
     for name, table in tables.items():
-        if not _NAME.match(name):
-            raise DestinationsError(f"{path}: [tenants.{name}]", "a tenant's name is letters, digits, `_`, `-` "
-                                    "or `.` (at most 64)")
         tenant = _tenant(path, name, table, destinations)
         for host in tenant.hosts:
             if host in by_host:
