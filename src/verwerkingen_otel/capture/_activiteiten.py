@@ -29,7 +29,7 @@ from ..delivery import TenantsFile
 from ._errors import ConfigurationError
 from ._settings import Settings
 
-__all__ = ["Annotation", "TenantRegisters", "tenant_registers_of", "activity_of", "annotation_of", "annotate", "check_annotations", "load_register_setting", "note_annotation", "note_function",
+__all__ = ["Annotation", "TenantRegisters", "main_id", "tenant_registers_of", "activity_of", "annotation_of", "annotate", "check_annotations", "load_register_setting", "note_annotation", "note_function",
            "separate_annotations",
            "register_defaults"]
 
@@ -115,7 +115,7 @@ class TenantRegisters:
         key = annotation.activiteit or annotation.activiteit_id
         for name, register in self.registers.items():
             tenant = self.tenants.tenants[name]
-            if key is None or key in tenant.verwerkingsactiviteiten or _main_id(main, key) in tenant.verwerkingsactiviteiten:
+            if key is None or key in tenant.verwerkingsactiviteiten or main_id(main, key) in tenant.verwerkingsactiviteiten:
                 continue
             shown = Annotation(f"{annotation.where} (tenant {name!r}, register {register.source})",
                                annotation.activiteit, annotation.activiteit_id)
@@ -128,7 +128,7 @@ class TenantRegisters:
         return found
 
 
-def _main_id(main: Register | None, key: str) -> str | None:
+def main_id(main: Register | None, key: str) -> str | None:
     """The id the main register gives an annotated naam or id (None: it gives none)."""
     if main is None:
         return None

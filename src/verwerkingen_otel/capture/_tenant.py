@@ -27,6 +27,7 @@ from ..model import (
     VERWERKINGSACTIVITEIT_URL,
 )
 from ..register import Register, RegisterError, Verwerkingsactiviteit, is_url, open_source
+from ._activiteiten import main_id
 
 __all__ = ["TenantFields", "current_oin", "load_tenant_registers", "tenant_fields", "tenant_of"]
 
@@ -88,17 +89,6 @@ class TenantFields:
             attributes.pop(key, None)
 
 
-def _main_id(main: Register | None, annotated: tuple[str | None, str | None]) -> str | None:
-    """The id the main register gives the annotated naam or id, if it has one."""
-    for key in annotated:
-        if main is not None and key is not None:
-            try:
-                return main.lookup(key).id
-            except RegisterError:
-                continue
-    return None
-
-
 def _own_activity(register: Register, keys: tuple[str | None, ...], main: Register | None,
                   ) -> Verwerkingsactiviteit | None:
     """The tenant's activity for what the code annotated: by the annotated naam or id, else by the
@@ -133,7 +123,8 @@ def tenant_fields(tenant: Tenant, own: Register | None, main: Register | None, b
     if tenant.gegevensbron is not None:
         values[GEGEVENSBRON] = tenant.gegevensbron
     bewaartermijn = tenant.bewaartermijn
-    resolved = base.get(VERWERKINGSACTIVITEIT_ID) or _main_id(main, annotated)
+    resolved = base.get(VERWERKINGSACTIVITEIT_ID) or next(
+        (found for key in annotated if key is not None and (found := main_id(main, key)) is not None), None)
     keys = (*annotated, resolved)
     mapped = next((tenant.verwerkingsactiviteiten[k] for k in keys if k is not None
                    and k in tenant.verwerkingsactiviteiten), None)

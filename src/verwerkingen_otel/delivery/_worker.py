@@ -83,7 +83,6 @@ class Worker:
         self.kind = kind
         self.exporters = {e.name: e for e in exporters}
         self.concurrency = max(1, int(concurrency))
-        self.policy = policy
         # A lane (exporter) may have its own policy and its own cap on rows in flight: a
         # destination's `retry_after_max` / `concurrency` (set_lane); else the shared ones.
         self.policies: dict[str, RetryPolicy] = {name: policy for name in self.exporters}
