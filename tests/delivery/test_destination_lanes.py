@@ -18,7 +18,6 @@ from tests.delivery.conftest import ALL_SCOPES, SECRET
 from tests.delivery.faultproxy import FaultProxy
 from tests.support.logserver import LogServer, write_clients_file
 from tests.support.wait import wait_until
-from verwerkingen_otel import capture as pipeline_module
 from verwerkingen_otel.delivery import OutboxDelivery
 
 BSN = "999993653"
@@ -26,7 +25,8 @@ ACTIVITEIT = "5f0bef4c-f66f-4311-84a5-19e8bf359eaf"
 
 
 @pytest.fixture()
-def two_logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FaultProxy, FaultProxy]]:
+def two_logs(isolated_pipeline: None, tmp_path: Path,
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FaultProxy, FaultProxy]]:
     monkeypatch.setenv("LOG_SECRET", SECRET)
     clients = write_clients_file(tmp_path / "clients.toml", {"app": (SECRET, ALL_SCOPES)})
     servers = [LogServer(f"sqlite:///{tmp_path}/{name}.db", clients, log_path=tmp_path / f"{name}.log")
@@ -34,13 +34,10 @@ def two_logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[
     for server in servers:
         server.start()
     proxies = [FaultProxy(server.base_url) for server in servers]
-    previous = pipeline_module.install(None)
     try:
         yield proxies[0], proxies[1]
     finally:
-        current = pipeline_module.install(previous)
-        if current is not None:
-            current.shutdown(1.0)
+        vo.shutdown(1.0)  # before the logs go: nothing left retrying into a closed proxy
         for proxy in proxies:
             proxy.close()
         for server in servers:

@@ -8,17 +8,17 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 import verwerkingen_otel as vo
 from verwerkingen_otel.capture import separate_annotations
-from verwerkingen_otel import capture as pipeline_module
+from tests.support.actions import make_actie
 from verwerkingen_otel.delivery import (
+    DestinationsError,
     RecordingError,
+    Router,
     load_destinations,
-    set_activiteit_lookup,
     use_tenant,
 )
 
@@ -51,17 +51,10 @@ destinations = ["centraal"]
 
 
 @pytest.fixture(autouse=True)
-def _clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test configures its own pipeline; the one before it is put back afterwards."""
+def _clean(isolated_pipeline: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test configures its own pipeline (the root conftest's isolated one); the secret the
+    files name is set."""
     monkeypatch.setenv("CENTRAAL_SECRET", SECRET_VALUE)
-    previous = pipeline_module.install(None)
-    try:
-        yield
-    finally:
-        set_activiteit_lookup(None)
-        current = pipeline_module.install(previous)
-        if current is not None:
-            current.shutdown(0.5)
 
 
 def write(tmp_path: Path, text: str, name: str = "destinations.toml") -> str:
@@ -232,7 +225,6 @@ def test_no_route_fails_closed_naming_the_action_and_the_routes(tmp_path: Path) 
 
 def test_activiteit_routes_use_the_registers_lookup(tmp_path: Path) -> None:
     register = {"Beoordelen bijstandsaanvraag": ACT_BIJSTAND}  # a small in-test register
-    set_activiteit_lookup(register.get)
     path = write(tmp_path, """
 [destinations.centraal]
 exporters = ["memory"]
@@ -247,19 +239,21 @@ destinations = ["sociaal", "centraal"]
 default = true
 destinations = ["centraal"]
 """)
-    pipeline = vo.configure(destinations=path, delivery="sync")
-    _record("bijstand", ACT_BIJSTAND)
-    _record("anders", ACT_OTHER)
-    assert _names(pipeline) == {"centraal": ["bijstand", "anders"], "sociaal": ["bijstand"], "burgerzaken": []}
+    router = Router(load_destinations(path), activiteit_ids=register.get)
+    assert router.destinations(make_actie(ACT_BIJSTAND)) == ("sociaal", "centraal")
+    assert router.destinations(make_actie(ACT_OTHER)) == ("centraal",)
     unknown = write(tmp_path, '[destinations.c]\nexporters = ["memory"]\n[[routes]]\nactiviteit = "Onbekend"\n'
                     'destinations = ["c"]\n', "unknown.toml")
-    assert configure_error(destinations=unknown) == (
-        f"destinations: {unknown}: routes[1] activiteit: names no activity of the register")
+    with pytest.raises(DestinationsError) as info:
+        Router(load_destinations(unknown), activiteit_ids=register.get)
+    assert str(info.value) == f"{unknown}: routes[1] activiteit: names no activity of the register"
+    # one name, several ids (each tenant's register its own): a route matches each of them
+    both = Router(load_destinations(path), activiteit_ids=lambda naam: {ACT_BIJSTAND, ACT_OTHER})
+    assert both.destinations(make_actie(ACT_OTHER)) == ("sociaal", "centraal")
 
 
 def test_activiteit_routes_resolve_through_the_configured_register_file(tmp_path: Path) -> None:
     """VERWERKINGEN_REGISTER's register is the lookup: a route names the activity by its naam."""
-    set_activiteit_lookup(None)
     register_file = tmp_path / "register.toml"
     register_file.write_text(f"""
 [[verwerkingsactiviteiten]]

@@ -44,15 +44,7 @@ def three_logs(tmp_path: Path) -> Iterator[tuple[LogServer, LogServer, LogServer
             server.kill()
 
 
-@pytest.fixture(autouse=True)
-def own_pipeline() -> Iterator[None]:
-    previous = pipeline_module.install(None)
-    try:
-        yield
-    finally:
-        current = pipeline_module.install(previous)
-        if current is not None:
-            current.shutdown(1.0)
+pytestmark = pytest.mark.usefixtures("isolated_pipeline")
 
 
 def stored(server: LogServer) -> list[str]:

@@ -16,21 +16,14 @@ from tests.delivery.conftest import SECRET, actie_namen
 from tests.delivery.faultproxy import FaultProxy
 from tests.delivery.test_tls import pki  # noqa: F401 - the throwaway CA and certificates (a fixture)
 from tests.support.logserver import LogServer
-from verwerkingen_otel import capture as pipeline_module
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 
 
 @pytest.fixture()
-def own_pipeline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def own_pipeline(isolated_pipeline: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The root conftest's isolated pipeline, and the logs' secret where the file names it."""
     monkeypatch.setenv("LOG_SECRET", SECRET)
-    previous = pipeline_module.install(None)
-    try:
-        yield
-    finally:
-        current = pipeline_module.install(previous)
-        if current is not None:
-            current.shutdown(1.0)
 
 
 @pytest.fixture()

@@ -18,7 +18,6 @@ from fastapi import FastAPI, Request
 
 import verwerkingen_otel as vo
 from tests.support.logserver import LogServer, write_clients_file
-from verwerkingen_otel import capture as pipeline_module
 from verwerkingen_otel.client import VerwerkingenlogClient
 from verwerkingen_otel.fastapi import instrument_app
 from verwerkingen_otel.flask import Verwerkingen
@@ -51,15 +50,9 @@ def tenants_toml(default: str | None = None, destinations: bool = True) -> str:
 
 
 @pytest.fixture(autouse=True)
-def own_pipeline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def own_pipeline(isolated_pipeline: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The root conftest's isolated pipeline, and the logs' secret the destinations file names."""
     monkeypatch.setenv("TENANT_LOG_SECRET", SECRET)
-    previous = pipeline_module.install(None)
-    try:
-        yield
-    finally:
-        current = pipeline_module.install(previous)
-        if current is not None:
-            current.shutdown(1.0)
 
 
 def memory_setup(tmp_path: Path, default: str | None = None, **settings: Any) -> vo.Pipeline:

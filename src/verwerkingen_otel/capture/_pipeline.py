@@ -32,7 +32,6 @@ from ..delivery import (
     TenantsFile,
     build_delivery,
     load_routing,
-    set_activiteit_lookup,
     wants_span,
 )
 from ..model import GEGEVENSBRON, SYSTEEM, UITVOERDER, Verwerkingsactie
@@ -172,9 +171,8 @@ def build_pipeline(settings: Settings, register: Register | None = None, sources
         sources = read_sources(settings) if register is None else Sources(
             register, load_routing(settings), {})
     registers = ([] if sources.register is None else [sources.register]) + list(sources.tenant_registers.values())
-    if registers:  # `activiteit` routes of a destinations file resolve through them
-        set_activiteit_lookup(_activiteit_ids(registers))
-    delivery, exporters = build_delivery(settings, sources.routing)
+    # `activiteit` routes of a destinations file resolve through the registers
+    delivery, exporters = build_delivery(settings, sources.routing, _activiteit_ids(registers) if registers else None)
     return Pipeline(settings=settings, delivery=delivery, exporters=exporters, register=sources.register,
                     tenants=sources.routing[1], tenant_registers=sources.tenant_registers)
 

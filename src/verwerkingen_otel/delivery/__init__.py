@@ -30,11 +30,12 @@ from ._factories import (
 from ._outbox import DeadLetter, Outbox, OutboxError, OutboxRow
 from ._policy import RetryPolicy
 from ._record import ActionExporter, Delivery, Record, SpanInfo, encode_body, split_span, wants_span, with_span
-from ._routing import Router, build_routed_exporters, load_routing, set_activiteit_lookup
+from ._routing import ActiviteitLookup, Router, build_routed_exporters, load_routing
 from ._tenants import Tenant, TenantsFile, current_tenant, load_tenants, tenant_var, use_tenant
 from .exporters import ApiExporter, ConsoleExporter, InMemoryExporter
 
 __all__ = [
+    "ActiviteitLookup",
     "DEFAULT_OUTBOX",
     "ActionExporter",
     "ApiExporter",
@@ -82,7 +83,6 @@ __all__ = [
     "register_exporter",
     "registered_names",
     "split_span",
-    "set_activiteit_lookup",
     "sync_delivery",
     "tenant_var",
     "unregister_delivery",

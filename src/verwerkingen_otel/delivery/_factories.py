@@ -18,7 +18,7 @@ from ._destinations import DestinationsError
 from ._errors import RecordingError
 from ._policy import RetryPolicy
 from ._record import ActionExporter, Delivery
-from ._routing import build_routed_exporters, load_routing, make_router
+from ._routing import ActiviteitLookup, build_routed_exporters, load_routing, make_router
 from .exporters import ApiExporter, ConsoleExporter, InMemoryExporter
 
 __all__ = [
@@ -165,18 +165,20 @@ def _resolve(registry: dict[str, _Entry], name: str, settings: Any, setting: str
 
 
 def build_delivery(settings: Any, routing: tuple[Any, Any] | None = None,
+                   activiteit_ids: ActiviteitLookup | None = None,
                    ) -> tuple[Delivery, tuple[ActionExporter, ...]]:
     """The delivery and exporters `settings` name; raises the settings' ConfigurationError.
 
     With a destinations file (`routing`, else read from `settings.destinations`) every
-    destination adds its lanes (`api:centraal`) and the delivery routes each action to its own.
+    destination adds its lanes (`api:centraal`) and the delivery routes each action to its own;
+    `activiteit` routes resolve through `activiteit_ids` (the registers' lookup).
     """
     if routing is None:
         routing = load_routing(settings) if getattr(settings, "destinations", None) else (None, None)
     dests, tenants = routing
     router = None
     if dests is not None:
-        router = make_router(settings, dests, tenants, [name for name in settings.exporters])
+        router = make_router(settings, dests, tenants, [name for name in settings.exporters], activiteit_ids)
     exporters = tuple(_resolve(_EXPORTERS, name, settings, "exporters")(settings) for name in settings.exporters)
     if dests is not None:
         try:

@@ -21,28 +21,19 @@ from ._record import ActionExporter
 from ._tenants import TenantsFile, load_tenants, tenant_var
 from .exporters import ApiExporter, ConsoleExporter, InMemoryExporter
 
-__all__ = ["Router", "build_routed_exporters", "load_routing", "make_router", "set_activiteit_lookup"]
+__all__ = ["ActiviteitLookup", "Router", "build_routed_exporters", "load_routing", "make_router"]
 
 ActiviteitLookup = Callable[[str], "str | Collection[str] | None"]
-_lookup: ActiviteitLookup | None = None
-
-
-def set_activiteit_lookup(lookup: ActiviteitLookup | None) -> None:
-    """The registers' lookup (activity name -> its verwerkingsactiviteit id, or ids: each tenant's
-    register may give one name its own id) for `activiteit` routes.
-
-    The register package installs it; a destinations file with an `activiteit` route and no
-    lookup fails at configure(). Read when a pipeline is built.
-    """
-    global _lookup
-    _lookup = lookup
 
 
 class Router:
     """Chooses the lanes of each action; `lanes(actie)` runs on the request path (cached)."""
 
     def __init__(self, file: DestinationsFile, *, tenants: TenantsFile | None = None,
-                 extra: Sequence[str] = ()) -> None:
+                 extra: Sequence[str] = (), activiteit_ids: ActiviteitLookup | None = None) -> None:
+        """`activiteit_ids`: the registers' lookup (activity name -> its id, or ids: each tenant's
+        register may give one name its own id) for `activiteit` routes; capture passes it when a
+        register is configured. Without it such a route fails here."""
         self.file = file
         self.tenants = tenants
         self.extra = tuple(extra)
@@ -50,11 +41,11 @@ class Router:
         for route in (*file.routes, *((file.default,) if file.default else ())):
             where = f"{file.path}: routes[{route.number}]"
             if route.activiteit is not None:
-                if _lookup is None:
+                if activiteit_ids is None:
                     raise DestinationsError(f"{where} activiteit", "needs the register of processing activities "
                                             "to know the activity's id; or route on "
                                             "verwerkingsactiviteit_id")
-                found = _lookup(route.activiteit)
+                found = activiteit_ids(route.activiteit)
                 if not found:
                     raise DestinationsError(f"{where} activiteit", "names no activity of the register")
                 self._ids[route.number] = frozenset((found,) if isinstance(found, str) else found)
@@ -182,8 +173,8 @@ def load_routing(settings: Any) -> tuple[DestinationsFile | None, TenantsFile | 
 
 
 def make_router(settings: Any, dests: DestinationsFile, tenants: TenantsFile | None,
-                extra: Sequence[str]) -> Router:
+                extra: Sequence[str], activiteit_ids: ActiviteitLookup | None = None) -> Router:
     try:
-        return Router(dests, tenants=tenants, extra=extra)
+        return Router(dests, tenants=tenants, extra=extra, activiteit_ids=activiteit_ids)
     except DestinationsError as exc:
         raise settings.error("destinations", str(exc)) from None
