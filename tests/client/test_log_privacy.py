@@ -33,5 +33,22 @@ def test_no_bsn_in_httpx_log_lines_of_list_and_inzage_queries(shared_server: Log
         with caplog.at_level(logging.INFO):
             assert asyncio.run(inzage()) == 6  # and the log's own record of each Inzage page asked
     lines = [r.getMessage() for r in caplog.records if r.name.startswith("httpx")]
-    assert len([line for line in lines if "objectId=***" in line]) >= 5  # 2 + 2 pages + inzage 1 (at least)
+    # two pages (of 3) each: the list, the Inzage, the async list
+    assert len([line for line in lines if "objectId=***" in line]) == 6
     assert not any(bsn in line for line in lines)
+
+
+def test_the_filter_masks_only_object_ids() -> None:
+    import httpx
+
+    from verwerkingen_otel.client._log_privacy import PersonQueryFilter
+
+    record = logging.LogRecord("httpx", logging.INFO, __file__, 1, 'HTTP Request: %s %s "%s %d %s"',
+                               ("GET", httpx.URL("http://log/api/v1/verwerkingsacties?objecttype=persoon&objectId=999993653"
+                                                 "&page=2"), "HTTP/1.1", 200, "OK"), None)
+    other = logging.LogRecord("httpx", logging.INFO, __file__, 1, 'HTTP Request: %s %s "%s %d %s"',
+                              ("POST", httpx.URL("http://log/api/v1/verwerkingsacties"), "HTTP/1.1", 201, "Created"), None)
+    assert PersonQueryFilter().filter(record) and PersonQueryFilter().filter(other)
+    assert record.getMessage() == ('HTTP Request: GET http://log/api/v1/verwerkingsacties?objecttype=persoon&objectId=***'
+                                   '&page=2 "HTTP/1.1 200 OK"')
+    assert other.getMessage() == 'HTTP Request: POST http://log/api/v1/verwerkingsacties "HTTP/1.1 201 Created"'
